@@ -1,0 +1,15 @@
+"""hieralign studio: `streamlit run app.py` (or `make run`). The pages live in pages/; shared helpers in ui.py."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+
+st.set_page_config(page_title="hieralign", page_icon="🌳", layout="wide")
+
+navigation = st.navigation([
+    st.Page("pages/corpus.py", title="Corpus", icon="📚", default=True),
+])
+ui.sidebar_status()
+navigation.run()

@@ -1,0 +1,178 @@
+"""`python -m core`: the engine from the command line (info, evaluate, export, bench).
+
+Bad input ends with one line on stderr starting with `error:` and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from core.builtins import load_corpus
+from core.errors import InputError
+
+
+class ProgressBars:
+    """A tqdm bar per stage, fed by the engine's plain (stage, done, total) callbacks."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self.bars: dict = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=stage, unit="", leave=False, file=sys.stderr)
+        bar.update(done - bar.n)
+        if done >= total:
+            bar.close()
+
+    def stage(self, name: str):
+        return lambda done, total: self(name, done, total)
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def format_recall_table(metrics: dict) -> str:
+    """Distance rows with pairs, recall (all queries), recall@k and held-out recall; overall and min at the end."""
+    held = metrics.get("heldout", {})
+    k = metrics["recall_at_k"]["k"]
+    lines = [f"{'distance':>8} {'pairs':>9} {'recall':>7} {f'R@{k}':>7} {'heldout':>8}"]
+    for d, pairs in metrics["pairs_by_distance"].items():
+        held_r = held.get("recall_by_distance", {}).get(d)
+        lines.append(f"{d:>8} {pairs:>9} {metrics['recall_by_distance'][d]:>7.1%} "
+                     f"{metrics['recall_at_k']['recall_by_distance'][d]:>7.1%} "
+                     f"{'-' if held_r is None else f'{held_r:.1%}':>8}")
+    for key, name in (("recall_overall", "overall"), ("recall_min", "min")):
+        held_v = held.get(key)
+        lines.append(f"{name:>8} {sum(metrics['pairs_by_distance'].values()) if key == 'recall_overall' else '':>9} "
+                     f"{metrics[key]:>7.1%} {metrics['recall_at_k'][key]:>7.1%} "
+                     f"{'-' if held_v is None else f'{held_v:.1%}':>8}")
+    if "query_metrics" in metrics:
+        lines.append("query's own row: " + ", ".join(f"{k} {v:.3f}" for k, v in metrics["query_metrics"].items()))
+    for level, values in metrics.get("levels", {}).items():
+        lines.append(f"level {level} ({values['labels']} labels): " + ", ".join(
+            f"{k} {v:.3f}" for k, v in values.items() if isinstance(v, float)))
+    return "\n".join(lines)
+
+
+def cmd_info(args) -> int:
+    corpus = load_corpus(args.corpus)
+    stats = corpus.stats()
+    if args.json:
+        print(json.dumps(stats))
+    else:
+        width = max(map(len, stats))
+        for key, value in stats.items():
+            print(f"{key:<{width}}  {value:,}" if isinstance(value, int) and not isinstance(value, bool) else f"{key:<{width}}  {value}")
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from core.corpus_embeddings import embed_corpus
+    from core.evaluate import EvalConfig, evaluate_embeddings
+    from core.workspace import embedding_cache
+
+    bars = ProgressBars(not args.quiet)
+    corpus = load_corpus(args.corpus)
+    config = EvalConfig(heldout_fraction=args.heldout, seed=args.seed, index=args.index)
+    t0 = time.perf_counter()
+    queries, docs = embed_corpus(corpus, args.model, embedding_cache(args.workspace), device=args.device,
+                                 seed=args.seed, progress=bars)
+    t1 = time.perf_counter()
+    metrics = evaluate_embeddings(corpus, queries, docs, config, progress=bars.stage("search"))
+    t2 = time.perf_counter()
+    metrics.update(corpus=corpus.name, model=args.model or "all-MiniLM-L6-v2",
+                   seconds={"embed": round(t1 - t0, 2), "evaluate": round(t2 - t1, 2)})
+    print(f"{corpus.name}: {len(corpus.query_nodes):,} queries ({metrics['heldout']['queries']:,} held out), "
+          f"{corpus.n:,} documents, model {metrics['model']}")
+    print(format_recall_table(metrics))
+    print(f"embed {t1 - t0:.1f} s, evaluate {t2 - t1:.1f} s")
+    if args.out:
+        path = Path(args.out) / "metrics.json"
+        write_json_atomic(path, metrics)
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from core.corpus_files import save_corpus
+
+    corpus = load_corpus(args.corpus)
+    path = save_corpus(corpus, args.out)
+    print(f"wrote {corpus.n_rows:,} rows of {corpus.name} to {path}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from core.bench import run_bench
+
+    run_bench(quick=args.quick, workspace=args.workspace)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="hieralign: align text embeddings with a hierarchy")
+    sub = parser.add_subparsers(dest="command", required=True)
+    corpus_help = "a corpus file or folder, or a built-in: wordnet:<synset> (e.g. wordnet:mammal.n.01), synthetic:HxW"
+
+    p = sub.add_parser("info", help="counts and shape of a corpus")
+    p.add_argument("corpus", help=corpus_help)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_info)
+
+    p = sub.add_parser("evaluate", help="zero-shot recall by distance and other metrics of a model on a corpus")
+    p.add_argument("corpus", help=corpus_help)
+    p.add_argument("--model", default=None, help="sentence-transformers folder or hub name (default: bundled "
+                   "all-MiniLM-L6-v2), or gaussian:D for the HR paper's constructive reference embedding")
+    p.add_argument("--out", help="folder to write metrics.json into")
+    p.add_argument("--device", default="auto", help="auto (CUDA, then MPS, then CPU), cpu, cuda, cuda:N or mps")
+    p.add_argument("--heldout", type=float, default=0.2, help="share of queries in the held-out split (default 0.2)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the held-out split (default 0)")
+    p.add_argument("--index", choices=("exact", "hnsw"), default="exact", help="FAISS index (default exact)")
+    p.add_argument("--workspace", help="where caches live (default ./workspace or $HIERALIGN_WORKSPACE)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("export", help="write a corpus (built-ins included) as a corpus file")
+    p.add_argument("corpus", help=corpus_help)
+    p.add_argument("--out", required=True, help="file to write: .csv, .tsv, .jsonl or .parquet (text formats may end .gz)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("bench", help="benchmarks: encode throughput, ancestors, zero-shot evaluation of all nouns")
+    p.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")
+    p.add_argument("--workspace", help="where caches live (default ./workspace or $HIERALIGN_WORKSPACE)")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except InputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130

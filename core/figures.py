@@ -1,0 +1,78 @@
+"""Plotly figures as pure functions of engine objects, shared by the app and the notebooks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import plotly.graph_objects as go
+
+from core.corpus import Corpus
+
+
+@dataclass(frozen=True)
+class TrimmedTree:
+    """The part of a hierarchy that is drawn: nodes down to `depth`, the deepest carrying their whole subtree's size."""
+
+    nodes: np.ndarray  # (k,) node indices drawn
+    parents: np.ndarray  # (k,) index of each drawn node's drawn parent, -1 for roots
+    values: np.ndarray  # (k,) own size (1), or the whole subtree's size at the cut
+    depth: int  # deepest level drawn
+    trimmed: bool  # True if nodes below `depth` were folded into their ancestors
+    dag: bool  # True if multi-parent nodes were drawn under their first parent only
+
+
+def trim_tree(corpus: Corpus, max_depth: int = 4, max_nodes: int = 2_500) -> TrimmedTree:
+    """Choose the deepest level <= max_depth that keeps at most max_nodes nodes (at least the roots)."""
+    h = corpus.hierarchy
+    tree = h.spanning_tree()
+    depth = tree.depth
+    per_level = np.bincount(depth, minlength=max_depth + 1)
+    cut = 0
+    for d in range(1, min(max_depth, tree.max_depth) + 1):
+        if per_level[: d + 1].sum() > max_nodes:
+            break
+        cut = d
+    nodes = np.flatnonzero(depth <= cut)
+    first_parent = np.full(h.n, -1, dtype=np.int64)
+    has = tree.parent_count > 0
+    first_parent[has] = tree.parent_idx
+    values = np.where(depth[nodes] < cut, 1, tree.subtree_size[nodes])
+    return TrimmedTree(nodes, first_parent[nodes], values, cut, cut < tree.max_depth, not h.is_tree)
+
+
+def hierarchy_figure(corpus: Corpus, kind: str = "sunburst", max_depth: int = 4, max_nodes: int = 2_500) -> tuple[go.Figure, TrimmedTree]:
+    """A sunburst, treemap or icicle of the hierarchy; sizes count descendants; hover shows the node's text."""
+    trimmed = trim_tree(corpus, max_depth, max_nodes)
+    ids = corpus.ids
+    texts = corpus.texts
+    labels = [texts[i] if not corpus.is_row[i] else ids[i] for i in trimmed.nodes]
+    hover = [texts[i][:160] for i in trimmed.nodes]
+    sizes = corpus.hierarchy.spanning_tree().subtree_size[trimmed.nodes]
+    trace = {"sunburst": go.Sunburst, "treemap": go.Treemap, "icicle": go.Icicle}[kind](
+        ids=[ids[i] for i in trimmed.nodes],
+        parents=["" if p < 0 else ids[p] for p in trimmed.parents],
+        labels=labels,
+        values=trimmed.values,
+        branchvalues="remainder",
+        customdata=np.stack([hover, sizes], axis=1),
+        hovertemplate="<b>%{label}</b><br>%{customdata[0]}<br>%{customdata[1]} nodes in subtree<extra></extra>",
+        maxdepth=min(trimmed.depth + 1, 4) if kind == "sunburst" else -1,
+    )
+    fig = go.Figure(trace)
+    fig.update_layout(margin=dict(t=10, l=10, r=10, b=10), height=560)
+    return fig, trimmed
+
+
+def recall_by_distance_figure(curves: dict[str, dict], title: str = "Recall by distance") -> go.Figure:
+    """One line per named metrics dict (each with `recall_by_distance`), distance on the x axis."""
+    fig = go.Figure()
+    for name, metrics in curves.items():
+        by_distance = metrics["recall_by_distance"]
+        xs = sorted(by_distance, key=int)
+        fig.add_trace(go.Scatter(x=[int(x) for x in xs], y=[by_distance[x] for x in xs], mode="lines+markers",
+                                 name=f"{name} (overall {metrics['recall_overall']:.1%})"))
+    fig.update_layout(title=title, xaxis_title="distance from the query's node (hops up)", yaxis_title="recall",
+                      yaxis=dict(range=[0, 1.02], tickformat=".0%"), xaxis=dict(dtick=1), height=420,
+                      margin=dict(t=50, l=10, r=10, b=10), legend=dict(orientation="h", y=-0.2))
+    return fig

@@ -1,0 +1,51 @@
+"""Corpus: pick the built-in demo, a built-in name, an uploaded file or a local path; see its shape and hierarchy."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from core.builtins import BUILTIN_EXAMPLES, DEMO
+from core.figures import hierarchy_figure
+
+st.title("Corpus")
+source = st.radio("Source", ["Built-in", "Upload a file", "Local path"], horizontal=True, key="corpus_source")
+
+corpus = None
+if source == "Built-in":
+    left, right = st.columns(2)
+    chosen = left.selectbox("Built-in corpus", BUILTIN_EXAMPLES, index=BUILTIN_EXAMPLES.index(DEMO), key="builtin_spec")
+    typed = right.text_input("Or type a built-in name", key="builtin_typed", placeholder="wordnet:dog.n.01",
+                             help="wordnet:<synset> is the WordNet 3.0 noun subtree under that synset (WordNet's "
+                             "synset names, e.g. whale.n.02); synthetic:HxW a perfect tree of height H and width W.")
+    corpus = ui.load_spec(typed.strip() or chosen)
+elif source == "Upload a file":
+    uploaded = st.file_uploader("Corpus file", type=["csv", "tsv", "jsonl", "ndjson", "parquet", "gz"], key="upload",
+                                help="Columns: id, text, optional query, and parents (ids separated by |) or path "
+                                "(labels separated by /).")
+    corpus = ui.load_upload(uploaded) if uploaded is not None else None
+else:
+    path = st.text_input("File or folder on this machine", key="local_path",
+                         help="A corpus file, or a folder of text files whose sub-folders are their labels.")
+    corpus = ui.load_spec(path) if path.strip() else None
+
+if corpus is None:
+    st.stop()
+
+ui.set_active(corpus)
+st.subheader(corpus.name)
+ui.render_stats(corpus)
+
+left, right = st.columns([1, 1])
+kind = left.radio("View", ["sunburst", "treemap", "icicle"], horizontal=True, key="tree_kind")
+depth = right.slider("Depth shown", 1, 8, 4, key="tree_depth")
+figure, trimmed = hierarchy_figure(corpus, kind, max_depth=depth)
+if trimmed.trimmed:
+    st.info(f"Large tree: showing {len(trimmed.nodes):,} of {corpus.n:,} nodes, down to depth {trimmed.depth}. "
+            "Deeper nodes are counted in their ancestor's size.")
+if trimmed.dag:
+    st.caption("Nodes with several parents are drawn under their first parent.")
+st.plotly_chart(figure, width="stretch", key="hierarchy_chart")
+
+st.subheader("Sample rows")
+st.dataframe(ui.sample_rows(corpus), width="stretch", hide_index=True)

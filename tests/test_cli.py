@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+
+from core.builtins import load_corpus
+from core.corpus_files import load_corpus_file
+from tests.conftest import ROOT
+
+
+def run(*argv: str, env=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "core", *argv], cwd=ROOT, capture_output=True, text=True, env=env)
+
+
+def test_info_json_counts_mammals():
+    r = run("info", "wordnet:mammal.n.01", "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["nodes"] == 1182 and info["documents"] == 1182 and info["roots"] == 1
+    assert info["ancestor_pairs"] == 7724 and info["max_depth"] == 9 and info["multi_parent_nodes"] == 1
+
+
+def test_evaluate_writes_metrics_json(tmp_path):
+    r = run("evaluate", "synthetic:4x5", "--model", "gaussian:256", "--out", str(tmp_path), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "overall" in r.stdout and "100.0%" in r.stdout
+    m = json.loads((tmp_path / "metrics.json").read_text())
+    assert m["recall_by_distance"] == {"0": 1.0, "1": 1.0, "2": 1.0, "3": 1.0}
+    assert m["pairs_by_distance"] == {"0": 156, "1": 155, "2": 150, "3": 125}
+    assert m["recall_overall"] == 1.0 and m["recall_min"] == 1.0
+    for key in ("recall_by_distance", "recall_overall", "recall_min", "pairs_by_distance"):
+        assert key in m["heldout"]
+    assert m["heldout"]["queries"] == 31  # 20% of 156
+    assert set(m["levels"]) == {"1", "2"}
+
+
+def test_evaluate_with_minilm_on_a_small_file(tmp_path, workspace):
+    corpus = tmp_path / "c.csv"
+    corpus.write_text("id,text,query,parents\nanimal,an animal,animal,\ndog,a dog,dog,animal\ncat,a cat,cat,animal\n")
+    env = {**__import__("os").environ, "HIERALIGN_WORKSPACE": str(workspace)}
+    r = run("evaluate", str(corpus), "--out", str(tmp_path / "out"), "--quiet", env=env)
+    assert r.returncode == 0, r.stderr
+    m = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert m["pairs_by_distance"] == {"0": 3, "1": 2}
+    assert m["model"] == "all-MiniLM-L6-v2"
+    assert len(list((workspace / "cache" / "embeddings").glob("*.npy"))) == 2
+
+
+def test_export_builtin_round_trips(tmp_path):
+    r = run("export", "synthetic:3x3", "--out", str(tmp_path / "s.jsonl"))
+    assert r.returncode == 0, r.stderr
+    assert load_corpus_file(tmp_path / "s.jsonl").same_content(load_corpus("synthetic:3x3"))
+
+
+def test_no_core_module_imports_streamlit():
+    for path in (ROOT / "core").rglob("*.py"):
+        tree = ast.parse(path.read_text())
+        names = [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
+        names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
+        assert not [n for n in names if n.split(".")[0] == "streamlit"], path
+    code = "import sys, pkgutil, importlib, core\n" \
+           "[importlib.import_module('core.' + m.name) for m in pkgutil.iter_modules(core.__path__) if m.name != '__main__']\n" \
+           "print('streamlit' in sys.modules)"
+    r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "False"

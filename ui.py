@@ -1,0 +1,102 @@
+"""What every page shares: cached loaders, the active corpus in the session, and render helpers.
+
+Pages stay thin scripts; everything that computes lives in `core`. Bad input is shown with st.error (the engine's
+one-line message), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core.builtins import DEMO, load_corpus
+from core.corpus import Corpus
+from core.corpus_files import load_corpus_bytes
+from core.errors import InputError
+
+ACTIVE = "active_corpus"  # session key: the Corpus the pages work on
+
+
+@st.cache_resource(show_spinner="Loading corpus…", max_entries=8)
+def cached_corpus(spec: str) -> Corpus:
+    """A built-in or a path, loaded once per process (the corpus caches its ancestors and depths itself)."""
+    return load_corpus(spec)
+
+
+@st.cache_resource(show_spinner="Reading upload…", max_entries=4)
+def _cached_upload(name: str, digest: str, _data: bytes) -> Corpus:
+    return load_corpus_bytes(name, _data)
+
+
+def load_spec(spec: str) -> Corpus | None:
+    """Load or show the error in place."""
+    try:
+        return cached_corpus(spec.strip())
+    except InputError as e:
+        st.error(str(e), icon="🚫")
+        return None
+
+
+def load_upload(uploaded) -> Corpus | None:
+    data = uploaded.getvalue()
+    try:
+        return _cached_upload(uploaded.name, hashlib.sha256(data).hexdigest(), data)
+    except InputError as e:
+        st.error(str(e), icon="🚫")
+        return None
+
+
+def active_corpus() -> Corpus:
+    """The corpus picked on the Corpus page; the built-in demo until one is picked."""
+    if ACTIVE not in st.session_state:
+        st.session_state[ACTIVE] = cached_corpus(DEMO)
+    return st.session_state[ACTIVE]
+
+
+def set_active(corpus: Corpus) -> None:
+    st.session_state[ACTIVE] = corpus
+
+
+def sidebar_status() -> None:
+    corpus = st.session_state.get(ACTIVE)
+    with st.sidebar:
+        st.caption("Active corpus")
+        if corpus is None:
+            st.write(f"`{DEMO}` (default)")
+        else:
+            st.write(f"`{corpus.name}`: {corpus.n:,} nodes, depth {corpus.hierarchy.max_depth}")
+
+
+def render_stats(corpus: Corpus) -> None:
+    stats = corpus.stats()
+    cols = st.columns(6)
+    for col, (label, key) in zip(cols, [("Nodes", "nodes"), ("Documents", "documents"), ("Queries", "queries"),
+                                        ("Roots", "roots"), ("Max depth", "max_depth"), ("Ancestor pairs", "ancestor_pairs")]):
+        col.metric(label, f"{stats[key]:,}")
+    notes = []
+    if stats["label_nodes"]:
+        notes.append(f"{stats['label_nodes']:,} label nodes made from the `path` column")
+    if stats["multi_parent_nodes"]:
+        notes.append(f"{stats['multi_parent_nodes']:,} nodes have several parents (a DAG)")
+    notes.append("a tree" if stats["is_tree"] else "not a tree")
+    st.caption(" · ".join(notes))
+
+
+def sample_rows(corpus: Corpus, n: int = 200, seed: int = 0) -> pd.DataFrame:
+    """A seeded sample of rows with their parents and depth, in corpus order."""
+    rows = np.flatnonzero(corpus.is_row)
+    if len(rows) > n:
+        rows = np.sort(np.random.default_rng(seed).choice(rows, n, replace=False))
+    h = corpus.hierarchy
+    frame = {
+        "id": [h.ids[i] for i in rows],
+        "text": [corpus.texts[i] for i in rows],
+        "parents": [" | ".join(h.ids[p] for p in h.parents(i)) for i in rows],
+        "depth": h.depth[rows],
+    }
+    if corpus.queries is not None:
+        frame["query"] = [corpus.queries[i] for i in rows]
+    return pd.DataFrame(frame)
