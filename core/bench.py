@@ -56,6 +56,29 @@ def bench_encode(n_texts: int, repeats: int) -> list[tuple[str, str, str]]:
     ]
 
 
+def bench_load(n_rows: int, repeats: int) -> list[tuple[str, str, str]]:
+    """Load a generated CSV of n_rows with a parents column (a random DAG) and one with a path column."""
+    import pandas as pd
+
+    from core.corpus_files import load_corpus_file
+
+    rng = np.random.default_rng(0)
+    words = np.array("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split())
+    texts = [" ".join(words[rng.integers(0, len(words), 30)]) for _ in range(n_rows)]
+    parents = ["" if i < 10 else "|".join(str(p) for p in sorted(set(rng.integers(0, i, rng.integers(1, 3)).tolist())))
+               for i in range(n_rows)]
+    paths = [f"g{i % 20}/s{i % 300}/t{i % 3000}" for i in range(n_rows)]
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        for column, values in (("parents", parents), ("path", paths)):
+            path = f"{folder}/{column}.csv"
+            pd.DataFrame({"id": np.arange(n_rows).astype(str), "text": texts, column: values}).to_csv(path, index=False)
+            seconds, corpus = _median_time(lambda p=path: load_corpus_file(p), repeats)
+            rows.append((f"load a {n_rows:,}-row CSV with a {column} column", f"{seconds:.2f} s",
+                         f"median of {repeats}; parse, validate, cycle check; {corpus.n:,} nodes; target < 5 s"))
+    return rows
+
+
 def bench_ancestors(repeats: int) -> list[tuple[str, str, str]]:
     from core.builtins import wordnet_nouns
     from core.hierarchy import Hierarchy
@@ -100,6 +123,7 @@ def run_bench(quick: bool = False, workspace: str | None = None) -> list[tuple[s
 
     rows = []
     rows += bench_encode(256 if quick else 2048, 3 if quick else 5)
+    rows += bench_load(10_000 if quick else 100_000, 3)
     rows += bench_ancestors(3 if quick else 5)
     rows += bench_evaluate("wordnet:mammal.n.01" if quick else "wordnet:entity.n.01", workspace)
     width = max(len(r[0]) for r in rows)
