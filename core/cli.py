@@ -123,6 +123,84 @@ def cmd_export(args) -> int:
     return 0
 
 
+def format_before_after(before: dict, after: dict) -> str:
+    """Recall by distance before and after alignment, on all queries and on the held-out ones."""
+    lines = [f"{'distance':>8} {'pairs':>9} {'before':>7} {'after':>7} {'held-out before':>16} {'held-out after':>15}"]
+    hb, ha = before["heldout"], after["heldout"]
+    for d, pairs in before["pairs_by_distance"].items():
+        lines.append(f"{d:>8} {pairs:>9} {before['recall_by_distance'][d]:>7.1%} {after['recall_by_distance'][d]:>7.1%} "
+                     f"{hb['recall_by_distance'].get(d, float('nan')):>16.1%} {ha['recall_by_distance'].get(d, float('nan')):>15.1%}")
+    for key, name in (("recall_overall", "overall"), ("recall_min", "min")):
+        lines.append(f"{name:>8} {'':>9} {before[key]:>7.1%} {after[key]:>7.1%} {hb[key]:>16.1%} {ha[key]:>15.1%}")
+    return "\n".join(lines)
+
+
+def cmd_align(args) -> int:
+    from dataclasses import fields, replace
+
+    from core.corpus_embeddings import embed_corpus
+    from core.runs import run_alignment
+    from core.train import AlignConfig, steps_for_epochs
+    from core.workspace import embedding_cache
+
+    corpus = load_corpus(args.corpus)
+    values = {f.name: getattr(args, f.name) for f in fields(AlignConfig) if getattr(args, f.name, None) is not None}
+    config = AlignConfig(**values)
+    config.validate()
+    if args.epochs is not None:
+        config = replace(config, steps=steps_for_epochs(corpus, config, args.epochs))
+    bars = ProgressBars(not args.quiet)
+    base = None
+    if config.encoder != "lookup":
+        base = embed_corpus(corpus, config.model, embedding_cache(args.workspace), device=config.device, progress=bars)
+    from tqdm import tqdm
+
+    bar = tqdm(total=1, desc=f"{config.method}/{config.encoder}", unit="step", file=sys.stderr, disable=args.quiet)
+    last = {"overall": None}
+
+    def on_event(event: dict) -> None:
+        if event["type"] == "start":
+            bar.reset(total=event["total_steps"])
+        elif event["type"] == "step":
+            bar.update(event["step"] - bar.n)
+            bar.set_postfix(loss=f"{event['loss']:.3f}", val=last["overall"], phase=event["phase"], refresh=False)
+        elif event["type"] == "eval":
+            last["overall"] = f"{event['metrics']['recall_overall']:.3f}"
+
+    result = run_alignment(corpus, config, args.out, base, callback=on_event)
+    bar.close()
+    metrics = json.loads((Path(args.out) / "metrics.json").read_text())
+    split = result.split
+    print(f"{corpus.name}: {config.method}, {config.encoder}, {config.recipe}; {split['train']:,} training queries "
+          f"({split['train_pairs']:,} pairs), {split['validation']:,} validation, {split['heldout']:,} held out"
+          + (" (lookup tables: held-out queries are untrained, so validation is in-sample)" if split["validation_in_sample"] else ""))
+    print(format_before_after(metrics["before"], metrics["after"]))
+    print(f"{result.seconds:.1f} s, best checkpoint at step {result.best_step}" + (", stopped early" if result.stopped else ""))
+    print(f"wrote {args.out}")
+    return 0
+
+
+def add_config_options(parser: argparse.ArgumentParser) -> None:
+    """One --option per AlignConfig field, with its comment as help, so every knob is reachable and recorded."""
+    import re
+    from dataclasses import MISSING, fields
+
+    from core.train import AlignConfig
+
+    source = Path(__file__).with_name("train.py").read_text()
+    for f in fields(AlignConfig):
+        match = re.search(rf"^    {f.name}: .*?# (.*)$", source, re.M)
+        help_text = (match[1] if match else "") + f" (default {f.default})"
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(f.default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
+        elif f.default is MISSING or f.default is None:
+            kind = int if f.name.endswith("steps") else str
+            parser.add_argument(flag, type=kind, default=None, help=help_text)
+        else:
+            parser.add_argument(flag, type=type(f.default), default=None, help=help_text)
+
+
 def cmd_bench(args) -> int:
     from core.bench import run_bench
 
@@ -157,6 +235,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("corpus", help=corpus_help)
     p.add_argument("--out", required=True, help="file to write: .csv, .tsv, .jsonl or .parquet (text formats may end .gz)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("align", help="train hierarchy-aligned embeddings and write a run folder")
+    p.add_argument("corpus", help=corpus_help)
+    p.add_argument("--out", required=True, help="run folder to write")
+    p.add_argument("--epochs", type=float, default=None, help="passes over the training pairs; sets --steps")
+    p.add_argument("--workspace", help="where caches live (default ./workspace or $HIERALIGN_WORKSPACE)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_config_options(p)
+    p.set_defaults(func=cmd_align)
 
     p = sub.add_parser("bench", help="benchmarks: encode throughput, ancestors, zero-shot evaluation of all nouns")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")

@@ -1,0 +1,14 @@
+"""The training losses, one per file, each a pure function of tensors (tested on hand-built tensors, no model).
+
+- flat: in-batch contrastive (InfoNCE / multiple-negatives ranking), the baseline
+- hr: softmax of a query against ALL documents (Hierarchical Retrieval paper)
+- heal: level-weighted supervised contrastive (HEAL)
+- hce: sibling softmax down a tree (Hierarchical Corpus Encoder)
+"""
+
+from core.losses.flat import flat_info_nce
+from core.losses.hce import hce_loss
+from core.losses.heal import heal_loss, heal_weights, supcon_loss
+from core.losses.hr import hr_logits, hr_softmax_loss
+
+__all__ = ["flat_info_nce", "hce_loss", "heal_loss", "heal_weights", "hr_logits", "hr_softmax_loss", "supcon_loss"]
