@@ -201,6 +201,50 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
             parser.add_argument(flag, type=type(f.default), default=None, help=help_text)
 
 
+def cmd_hierarchy(args) -> int:
+    import numpy as np
+
+    from core.corpus_files import save_corpus
+    from core.discovery import discover
+    from core.hnmfk import HNMFkConfig
+
+    corpus = load_corpus(args.corpus)
+    bars = ProgressBars(not args.quiet)
+    vectors = None
+    if args.method == "kmeans":
+        from core.workspace import embedding_cache
+
+        rows = np.flatnonzero(corpus.is_row)
+        texts = [corpus.texts[i] for i in rows]
+        vectors = embedding_cache(args.workspace).encode(texts, args.model, device=args.device,
+                                                         progress=bars.stage("encode documents"))
+    config = None
+    if args.method == "hnmfk":
+        base = HNMFkConfig.reference if args.reference else HNMFkConfig
+        overrides = {"seed": args.seed}
+        if args.depth:
+            overrides["max_depth"] = args.depth
+        if args.perturbations:
+            overrides["perturbations"] = args.perturbations
+        if args.k_max:
+            overrides["k_max"] = args.k_max
+        config = base(**overrides)
+    t = time.perf_counter()
+    discovered, info = discover(corpus, args.method, vectors=vectors, branching=args.branching, depth=args.depth,
+                                hnmfk_config=config, seed=args.seed, progress=bars.stage("split nodes"))
+    seconds = time.perf_counter() - t
+    save_corpus(discovered, args.out)
+    h = discovered.hierarchy
+    per_level = np.bincount(h.depth[~discovered.is_row], minlength=h.max_depth) if h.n > discovered.n_rows else []
+    print(f"{corpus.name}: {args.method} hierarchy over {discovered.n_rows:,} documents in {seconds:.1f} s: "
+          f"{h.n - discovered.n_rows:,} topic nodes, levels {' / '.join(str(int(c)) for c in per_level)}")
+    for path, node in sorted(info.items(), key=lambda kv: -kv[1].size):
+        if "/" not in path:
+            print(f"  {node.size:>7,}  {path}")
+    print(f"wrote {args.out}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     from core.bench import run_bench
 
@@ -244,6 +288,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_config_options(p)
     p.set_defaults(func=cmd_align)
+
+    p = sub.add_parser("hierarchy", help="discover a hierarchy (HNMFk or k-means tree) and write the corpus with it")
+    p.add_argument("corpus", help=corpus_help)
+    p.add_argument("--method", choices=("hnmfk", "kmeans"), default="kmeans", help="discovery method (default kmeans)")
+    p.add_argument("--out", required=True, help="corpus file to write (with a path column)")
+    p.add_argument("--branching", type=int, default=10, help="kmeans: fan-in per level (default 10)")
+    p.add_argument("--depth", type=int, default=None, help="levels below the root to keep (hnmfk default 3)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--perturbations", type=int, default=None, help="hnmfk: perturbed copies per k (default 4; reference 20)")
+    p.add_argument("--k-max", type=int, default=None, help="hnmfk: largest k tried at the root (default 10)")
+    p.add_argument("--reference", action="store_true", help="hnmfk: the reference implementation's defaults (slower)")
+    p.add_argument("--model", default=None, help="kmeans: embedding model (default bundled all-MiniLM-L6-v2)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--workspace", help="where caches live (default ./workspace or $HIERALIGN_WORKSPACE)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_hierarchy)
 
     p = sub.add_parser("bench", help="benchmarks: encode throughput, ancestors, zero-shot evaluation of all nouns")
     p.add_argument("--quick", action="store_true", help="small sizes, for a smoke test")

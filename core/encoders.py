@@ -63,7 +63,9 @@ class LookupEncoder(nn.Module):
 
 
 class AdapterEncoder(nn.Module):
-    """Base vectors (unit, frozen) through a head; `shared` uses one head for both sides. Outputs are unit vectors.
+    """Base vectors (unit, frozen) through a head; `shared` uses one head for both sides. Outputs are unit vectors
+    unless normalize=False: then a vector's length is free to grow, and documents that many queries must retrieve (a
+    hierarchy's upper nodes) can score higher for everyone, which inner-product search keeps.
 
     With base_weight w > 0 the output is the unit vector along [head(x), sqrt(w) * x]: the score of a pair then adds
     w times the base model's cosine to the adapted one, so the head learns what to add to the base model's ranking
@@ -73,9 +75,10 @@ class AdapterEncoder(nn.Module):
     mode = "adapter"
 
     def __init__(self, base_queries: np.ndarray, base_docs: np.ndarray, head: str = "mlp", hidden: int = 512,
-                 shared: bool = True, seed: int = 0, base_weight: float = 0.0):
+                 shared: bool = True, seed: int = 0, base_weight: float = 0.0, normalize: bool = True):
         super().__init__()
         self.base_weight = base_weight
+        self.normalize = normalize
         torch.manual_seed(seed)
         self.register_buffer("base_q", torch.as_tensor(base_queries, dtype=torch.float32))
         self.register_buffer("base_d", torch.as_tensor(base_docs, dtype=torch.float32))
@@ -88,7 +91,7 @@ class AdapterEncoder(nn.Module):
         y = head(x)
         if self.base_weight > 0:
             y = torch.cat([y, math.sqrt(self.base_weight) * x], dim=-1)
-        return F.normalize(y, dim=-1)
+        return F.normalize(y, dim=-1) if self.normalize else y
 
     def queries(self, rows: torch.Tensor) -> torch.Tensor:
         return self._out(self.query_head, self.base_q[rows])

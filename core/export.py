@@ -62,7 +62,7 @@ def adapter_model(base_model, encoder: AdapterEncoder):
         base.pop()
 
     def route(head: Head) -> list:
-        return [*base, Normalize(), *head_as_dense(head, encoder.base_weight), Normalize()]
+        return [*base, Normalize(), *head_as_dense(head, encoder.base_weight), *([Normalize()] if encoder.normalize else [])]
 
     if encoder.shared:
         return SentenceTransformer(modules=route(encoder.query_head), device="cpu")

@@ -76,3 +76,29 @@ def recall_by_distance_figure(curves: dict[str, dict], title: str = "Recall by d
                       yaxis=dict(range=[0, 1.02], tickformat=".0%"), xaxis=dict(dtick=1), height=420,
                       margin=dict(t=50, l=10, r=10, b=10), legend=dict(orientation="h", y=-0.2))
     return fig
+
+
+def training_figure(evals: list[dict], title: str = "Validation recall by distance while training") -> go.Figure:
+    """One line per evaluation event (its `metrics` holding recall_by_distance), later steps darker: the live chart."""
+    fig = go.Figure()
+    n = len(evals)
+    for i, event in enumerate(evals):
+        by_distance = event["metrics"]["recall_by_distance"] if "metrics" in event else event["recall_by_distance"]
+        xs = sorted(by_distance, key=int)
+        shade = 0.25 + 0.75 * (i + 1) / max(n, 1)
+        fig.add_trace(go.Scatter(
+            x=[int(x) for x in xs], y=[by_distance[x] for x in xs], mode="lines+markers",
+            name=f"step {event['step']} ({event.get('phase', '')})",
+            line=dict(color=f"rgba(31, 119, 180, {shade:.2f})", width=3 if i == n - 1 else 1.5),
+            showlegend=i in (0, n - 1),
+        ))
+    fig.update_layout(title=title, xaxis_title="distance from the query's node (hops up)", yaxis_title="recall",
+                      yaxis=dict(range=[0, 1.02], tickformat=".0%"), xaxis=dict(dtick=1), height=420,
+                      margin=dict(t=50, l=10, r=10, b=10))
+    return fig
+
+
+def loss_figure(steps: list[int], losses: list[float]) -> go.Figure:
+    fig = go.Figure(go.Scatter(x=steps, y=losses, mode="lines", name="loss"))
+    fig.update_layout(xaxis_title="step", yaxis_title="training loss", height=260, margin=dict(t=10, l=10, r=10, b=10))
+    return fig

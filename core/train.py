@@ -54,6 +54,7 @@ class AlignConfig:
     hidden: int = 512  # adapter mlp hidden width
     shared_head: bool = True  # adapter: one head for queries and documents (False: separate heads)
     base_weight: float = 0.0  # adapter: weight of the frozen base model's cosine added to the score (0 = none)
+    normalize: bool = True  # adapter: unit-length outputs (False: lengths are learned; use temperature_mode divide)
     steps: int = 2000  # optimiser steps of the (pre)training phase
     batch_size: int = 256  # pairs (hr, flat, hce) or items (heal) per step
     lr: float = 1e-3  # Adam learning rate of the (pre)training phase
@@ -156,7 +157,8 @@ class Trainer:
         if c.encoder == "lookup":
             return LookupEncoder(len(self.query_nodes), self.corpus.n, c.dim, seed=c.seed)
         if c.encoder == "adapter":
-            return AdapterEncoder(base[0], base[1], c.head, c.hidden, c.shared_head, seed=c.seed, base_weight=c.base_weight)
+            return AdapterEncoder(base[0], base[1], c.head, c.hidden, c.shared_head, seed=c.seed, base_weight=c.base_weight,
+                                  normalize=c.normalize)
         from core.embeddings import load_model
 
         model = copy.deepcopy(load_model(c.model, str(self.device)))

@@ -1,0 +1,187 @@
+"""Reproduction runs for the alignment engine; prints markdown tables for docs/reproduction.md.
+
+    python bench/reproduce.py synthetic      # HR lookup tables on synthetic:4x5 (seconds)
+    python bench/reproduce.py mammal         # HR lookup tables on wordnet:mammal.n.01, d = 4, 8, 16, 64 (about a minute)
+    python bench/reproduce.py nouns --dims 32 64 --steps 20000   # all WordNet nouns, lookup (long on a CPU)
+    python bench/reproduce.py adapter --corpus wordnet:mammal.n.01   # text encoders: zero-shot, flat, hr, heal, hce
+    python bench/reproduce.py speed          # adapter epoch over 10k documents; finetune vs sentence-transformers' fit
+
+Every number comes from core.train / core.evaluate, the same code the CLI and the app run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from core.builtins import load_corpus  # noqa: E402
+from core.evaluate import EvalConfig, evaluate_embeddings  # noqa: E402
+from core.train import AlignConfig, Trainer, align  # noqa: E402
+
+
+def row(name: str, metrics: dict, seconds: float, max_d: int, extra: str = "") -> str:
+    r = metrics["recall_by_distance"]
+    cells = [f"{100 * r[str(d)]:.1f}" if str(d) in r else "" for d in range(max_d + 1)]
+    return f"| {name} | " + " | ".join(cells) + f" | {100 * metrics['recall_overall']:.1f} | {100 * metrics['recall_min']:.1f} | {seconds:.1f} |{extra}"
+
+
+def header(max_d: int, first: str = "run") -> str:
+    ds = " | ".join(f"D{d}" for d in range(max_d + 1))
+    return f"| {first} | {ds} | overall | min | seconds |\n|" + "---|" * (max_d + 5)
+
+
+def synthetic(args) -> None:
+    corpus = load_corpus("synthetic:4x5")
+    print(f"synthetic:4x5 (156 nodes), HR loss, lookup tables, Adam lr {args.lr}, batch 256, {args.steps} pretrain "
+          f"+ {args.steps} finetune steps, temperature T=20 dividing raw dot products, far phase T=500, far = distance >= 2,"
+          f" regular sampler weights:0.85,0.1,0.04,0.01 (distance 0/1/2/3). Recall on all queries (lookup = in-sample).\n")
+    print(header(3))
+    for dim in args.dims:
+        base = AlignConfig(method="hr", encoder="lookup", dim=dim, steps=args.steps, lr=args.lr, temperature=20,
+                           temperature_mode="divide", sampler="weights:0.85,0.1,0.04,0.01", far_threshold=2,
+                           finetune_temperature=500, eval_every=50, eval_queries=156)
+        for sampler in ("weights:0.85,0.1,0.04,0.01", "pairs"):
+            t = time.perf_counter()
+            r = align(corpus, replace(base, sampler=sampler))
+            m = evaluate_embeddings(corpus, r.queries, r.docs)
+            label = "regular" if sampler != "pairs" else "uniform over pairs"
+            print(row(f"d={dim} standard, {label}", m, time.perf_counter() - t, 3), flush=True)
+        for factor in (1e-3, 1e-2, 1e-1):
+            t = time.perf_counter()
+            r = align(corpus, replace(base, recipe="pretrain-finetune", finetune_lr_factor=factor))
+            m = evaluate_embeddings(corpus, r.queries, r.docs)
+            print(row(f"d={dim} pretrain-finetune, lr x {factor:g}", m, time.perf_counter() - t, 3), flush=True)
+
+
+def mammal(args) -> None:
+    corpus = load_corpus("wordnet:mammal.n.01")
+    print(f"wordnet:mammal.n.01 (1,182 nodes, 7,724 pairs), HR loss, lookup tables, Adam lr {args.lr}, batch 256, "
+          f"{args.steps} steps per phase, T=20 dividing raw dot products, sampler uniform over pairs; "
+          f"pretrain-finetune: far = distance >= {args.far}, lr x 0.01, T=500. Recall on all queries (in-sample).\n")
+    print(header(9))
+    t_all = time.perf_counter()
+    for dim in args.dims:
+        config = AlignConfig(method="hr", encoder="lookup", dim=dim, steps=args.steps, lr=args.lr, temperature=20,
+                             temperature_mode="divide", sampler="pairs", far_threshold=args.far, finetune_lr_factor=1e-2,
+                             finetune_temperature=500, eval_every=100, eval_queries=1182)
+        for recipe in ("standard", "pretrain-finetune"):
+            t = time.perf_counter()
+            r = align(corpus, replace(config, recipe=recipe))
+            m = evaluate_embeddings(corpus, r.queries, r.docs)
+            print(row(f"d={dim} {recipe}", m, time.perf_counter() - t, 9), flush=True)
+    print(f"\nwhole grid: {time.perf_counter() - t_all:.1f} s")
+
+
+def nouns(args) -> None:
+    corpus = load_corpus("wordnet:entity.n.01")
+    print(f"all WordNet nouns (82,115 nodes, 825,356 pairs incl. self), HR loss, lookup tables, Adam lr {args.lr}, "
+          f"batch {args.batch}, {args.steps} pretrain steps + {args.finetune_steps} finetune steps, T=20 dividing raw dot "
+          f"products, sampler uniform over pairs, far = distance >= {args.far}, finetune lr x {args.factor:g}, T=500.\n")
+    print(header(8))
+    for dim in args.dims:
+        config = AlignConfig(method="hr", encoder="lookup", dim=dim, steps=args.steps, lr=args.lr, temperature=20,
+                             temperature_mode="divide", sampler="pairs", far_threshold=args.far,
+                             finetune_steps=args.finetune_steps, finetune_lr_factor=args.factor, finetune_temperature=500,
+                             batch_size=args.batch, eval_every=args.eval_every, eval_queries=2000)
+        events = []
+        t = time.perf_counter()
+        trainer = Trainer(corpus, replace(config, recipe="pretrain-finetune"), callback=events.append)
+        result = trainer.run()  # the far phase goes on from the end of pretraining, scored on the validation sample
+        seconds = time.perf_counter() - t
+        pre = [e for e in events if e["type"] == "eval" and e["phase"] == "pretrain"][-1]
+        print(f"| d={dim} standard (validation sample, end of pretraining) | " + " | ".join(
+            f"{100 * pre['metrics']['recall_by_distance'].get(str(d), float('nan')):.1f}" for d in range(9))
+            + f" | {100 * pre['metrics']['recall_overall']:.1f} | {100 * pre['metrics']['recall_min']:.1f} | |", flush=True)
+        m = evaluate_embeddings(corpus, result.queries, result.docs, EvalConfig())
+        print(row(f"d={dim} pretrain-finetune (all queries)", m, seconds, 8), flush=True)
+
+
+def adapter(args) -> None:
+    from core.corpus_embeddings import embed_corpus
+    from core.workspace import embedding_cache
+
+    corpus = load_corpus(args.corpus)
+    base = embed_corpus(corpus, None, embedding_cache())
+    max_d = min(corpus.hierarchy.max_depth, 9)
+    print(f"{args.corpus}, adapter mode on all-MiniLM-L6-v2, {args.steps} steps, batch 256, lr 1e-3, "
+          f"HELD-OUT queries (20%, never trained on; checkpoint chosen on a further 10%).\n")
+    print(header(max_d, "method").replace(" seconds |", " seconds | own row R@10 |", 1) + "---|")
+    zero = evaluate_embeddings(corpus, *base)
+    qm = lambda m: f" {m['query_metrics']['recall@10']:.3f} |" if "query_metrics" in m else " |"  # noqa: E731
+    print(row("zero-shot", zero["heldout"], 0.0, max_d, qm(zero["heldout"])), flush=True)
+    best = dict(method="hr", shared_head=False, normalize=False, temperature_mode="divide", temperature=0.05)
+    runs = [
+        ("flat (in-batch InfoNCE)", AlignConfig(method="flat")),
+        ("hr, defaults (shared mlp head, unit vectors, T=20 scale)", AlignConfig(method="hr")),
+        ("hr, separate heads, free lengths, dot / 0.05", AlignConfig(**best)),
+        ("same + base score (base_weight 1)", AlignConfig(**best, base_weight=1.0)),
+        ("same as 3rd row, pretrain-finetune (far >= 3, lr x 0.1)", AlignConfig(**best, recipe="pretrain-finetune",
+                                                                                 far_threshold=3, finetune_lr_factor=0.1,
+                                                                                 finetune_temperature=1.0)),
+        ("heal", AlignConfig(method="heal")),
+        ("hce", AlignConfig(method="hce")),
+    ]
+    for name, config in runs:
+        config = replace(config, encoder="adapter", steps=args.steps, eval_every=max(args.steps // 10, 1))
+        t = time.perf_counter()
+        r = align(corpus, config, base)
+        m = evaluate_embeddings(corpus, r.queries, r.docs)
+        print(row(name, m["heldout"], time.perf_counter() - t, max_d, qm(m["heldout"])), flush=True)
+
+
+def speed(args) -> None:
+    import torch
+
+    from core.train import steps_for_epochs
+
+    rng = np.random.default_rng(0)
+    corpus = load_corpus("wordnet:entity.n.01").subtree("organism.n.01")
+    n = corpus.n
+    base = (rng.standard_normal((len(corpus.query_nodes), 384)).astype(np.float32),
+            rng.standard_normal((n, 384)).astype(np.float32))
+    print(f"threads: {torch.get_num_threads()}\n")
+    print("| what | corpus | steps | seconds | per epoch |\n|---|---|---|---|---|")
+    for method in ("hr", "flat", "heal", "hce"):
+        config = AlignConfig(method=method, encoder="adapter", eval_every=10**9)
+        steps = steps_for_epochs(corpus, config, 1)
+        t = time.perf_counter()
+        align(corpus, replace(config, steps=steps), base)
+        seconds = time.perf_counter() - t
+        print(f"| adapter {method}, one epoch | organism.n.01 ({n:,} documents) | {steps} | {seconds:.1f} | {seconds:.1f} s |",
+              flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["synthetic", "mammal", "nouns", "adapter", "speed"])
+    parser.add_argument("--dims", type=int, nargs="+")
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--finetune-steps", type=int, default=5000)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--far", type=int)
+    parser.add_argument("--factor", type=float, default=1e-2)
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--eval-every", type=int, default=1000)
+    parser.add_argument("--corpus", default="wordnet:mammal.n.01")
+    args = parser.parse_args()
+    defaults = {"synthetic": dict(dims=[3, 8, 16], steps=3000, lr=0.05, far=2),
+                "mammal": dict(dims=[4, 8, 16, 64], steps=1500, lr=0.05, far=4),
+                "nouns": dict(dims=[32, 64], steps=20000, lr=0.02, far=5),
+                "adapter": dict(dims=None, steps=600, lr=1e-3, far=3),
+                "speed": dict(dims=None, steps=None, lr=None, far=None)}[args.what]
+    for key, value in defaults.items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    print(f"command: python bench/reproduce.py {' '.join(sys.argv[1:])}\n")
+    {"synthetic": synthetic, "mammal": mammal, "nouns": nouns, "adapter": adapter, "speed": speed}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()

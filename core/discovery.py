@@ -1,0 +1,170 @@
+"""Discover a hierarchy for a corpus's documents and return it as an ordinary corpus (a `path` column).
+
+Two methods: HNMFk on TF-IDF (HEAL's) and the agglomerative spherical k-means tree over embeddings (HCE's). Every
+discovered node gets a readable name from its most distinctive terms, which becomes its label (and so its text), so
+ancestor retrieval, HEAL and HR all work on the discovered tree like on a given one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from core.corpus import Corpus, corpus_from_frame
+from core.hnmfk import HNMFkConfig, TopicNode, hnmfk
+from core.kmeans_tree import KMeansTree, build_kmeans_tree
+
+METHODS = ("hnmfk", "kmeans")
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What the app shows about a discovered node."""
+
+    name: str  # short readable name (top terms), unique among siblings
+    terms: tuple[str, ...]  # most distinctive terms
+    central: tuple[int, ...]  # most central documents (row indices)
+    size: int  # documents below
+
+
+def tfidf(texts: list[str], max_features: int = 5000) -> tuple[sp.csr_matrix, np.ndarray]:
+    """(documents x terms) TF-IDF with English stop words removed, and the vocabulary."""
+    min_df = 2 if len(texts) >= 20 else 1
+    vectorizer = TfidfVectorizer(max_features=max_features, stop_words="english", min_df=min_df, max_df=0.7,
+                                 token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b", sublinear_tf=True)
+    try:
+        X = vectorizer.fit_transform(texts)
+    except ValueError:  # every word a stop word or too rare
+        vectorizer = TfidfVectorizer(max_features=max_features, token_pattern=r"(?u)\b\w+\b")
+        X = vectorizer.fit_transform(texts)
+    return X.tocsr(), vectorizer.get_feature_names_out()
+
+
+def distinctive_terms(X: sp.csr_matrix, vocab: np.ndarray, members: np.ndarray, context: np.ndarray, n: int = 3) -> list[str]:
+    """Terms whose mean TF-IDF in `members` most exceeds their mean in `context` (the parent's documents)."""
+    inside = np.asarray(X[members].mean(axis=0)).ravel()
+    around = np.asarray(X[context].mean(axis=0)).ravel()
+    score = inside - around
+    top = np.argsort(-score)[:n]
+    return [str(vocab[t]) for t in top if inside[t] > 0] or [str(vocab[int(np.argmax(inside))])]
+
+
+def _central(vectors: np.ndarray | None, X: sp.csr_matrix, members: np.ndarray, n: int = 3) -> tuple[int, ...]:
+    source = vectors[members] if vectors is not None else X[members].toarray()
+    centroid = source.mean(axis=0)
+    order = np.argsort(-(source @ centroid))[:n]
+    return tuple(int(members[i]) for i in order)
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    out, i = name, 2
+    while out in taken:
+        out, i = f"{name} ({i})", i + 1
+    taken.add(out)
+    return out
+
+
+def paths_from_groups(groups: list[list[np.ndarray]], X, vocab, vectors=None) -> tuple[list[str], dict[str, NodeInfo]]:
+    """groups[level] = list of member arrays (coarse first), each a subset of one group of the level above.
+
+    Returns the label path of every document and NodeInfo by path.
+    """
+    n = X.shape[0]
+    paths = [""] * n
+    info: dict[str, NodeInfo] = {}
+    previous_paths: list[str] = [""]
+    previous_members = [np.arange(n)]
+    for level_groups in groups:
+        owner = np.full(n, -1)
+        for g, members in enumerate(previous_members):
+            owner[members] = g
+        taken: dict[int, set[str]] = {}
+        level_paths = []
+        for members in level_groups:
+            parent = int(owner[members[0]])
+            terms = distinctive_terms(X, vocab, members, previous_members[parent])
+            name = _unique(" ".join(terms).replace("/", " "), taken.setdefault(parent, set()))
+            path = f"{previous_paths[parent]}/{name}" if previous_paths[parent] else name
+            info[path] = NodeInfo(name, tuple(terms), _central(vectors, X, members), len(members))
+            level_paths.append(path)
+            for d in members:
+                paths[d] = path
+        previous_paths, previous_members = level_paths, level_groups
+    return paths, info
+
+
+def _groups_from_topic_tree(root: TopicNode) -> list[list[np.ndarray]]:
+    """Levels of the HNMFk tree; a leaf above the deepest level is carried down so each level covers all documents."""
+    levels: list[list[np.ndarray]] = []
+    frontier = [root]
+    while any(node.children for node in frontier):
+        nxt = []
+        for node in frontier:
+            nxt.extend(node.children if node.children else [node])
+        levels.append([node.docs for node in nxt])
+        frontier = nxt
+    return levels
+
+
+def _dedupe_carried(groups: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    """Drop a group that repeats its parent exactly (a leaf carried down) so paths do not stutter."""
+    out = []
+    previous = [np.arange(0)]
+    for level in groups:
+        prev_keys = {tuple(p.tolist()) for p in previous}
+        out.append([g for g in level if tuple(g.tolist()) not in prev_keys] or level)
+        previous = level
+    return out
+
+
+def _groups_from_kmeans(tree: KMeansTree, depth: int | None) -> list[list[np.ndarray]]:
+    """Levels of the k-means tree below the root, coarse first; `depth` keeps only the top levels."""
+    paths = tree.paths(np.arange(tree.sizes[0]))  # (N, depth+1): doc, level-1 cluster, ..., root
+    levels = []
+    for level in range(tree.depth - 1, 0, -1):  # skip the root (constant) and level 0 (the documents)
+        column = paths[:, level]
+        levels.append([np.flatnonzero(column == c) for c in np.unique(column)])
+    if depth is not None:
+        levels = levels[:depth]
+    return levels
+
+
+def discover(
+    corpus: Corpus,
+    method: str = "kmeans",
+    *,
+    vectors: np.ndarray | None = None,  # (rows, d) document embeddings, needed by kmeans
+    branching: int = 10,
+    depth: int | None = None,
+    hnmfk_config: HNMFkConfig | None = None,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[Corpus, dict[str, NodeInfo]]:
+    """The corpus's rows under a discovered hierarchy (path layout), and a NodeInfo per discovered node."""
+    rows = np.flatnonzero(corpus.is_row)
+    texts = [corpus.texts[i] for i in rows]
+    X, vocab = tfidf(texts)
+    if method == "hnmfk":
+        config = hnmfk_config or HNMFkConfig(seed=seed, **({"max_depth": depth} if depth else {}))
+        groups = _dedupe_carried(_groups_from_topic_tree(hnmfk(X.T.tocsc(), config, progress)))
+    elif method == "kmeans":
+        if vectors is None:
+            raise ValueError("the k-means tree needs document embeddings")
+        tree = build_kmeans_tree(vectors, branching, seed)
+        groups = _groups_from_kmeans(tree, depth)
+        if progress is not None:
+            progress(1, 1)
+    else:
+        raise ValueError(f"unknown discovery method {method!r}; use one of {METHODS}")
+    paths, info = paths_from_groups(groups, X, vocab, vectors)
+    frame = {"id": [corpus.ids[i] for i in rows], "text": texts}
+    if corpus.queries is not None:
+        frame["query"] = [corpus.queries[i] for i in rows]
+    frame["path"] = paths
+    discovered = corpus_from_frame(pd.DataFrame(frame), f"{corpus.name} ({method} hierarchy)")
+    return discovered, info

@@ -1,0 +1,152 @@
+"""Hierarchy discovery recovers planted trees, picks the planted k, and its result is an ordinary corpus."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import homogeneity_score
+from sklearn.metrics import normalized_mutual_info_score as nmi
+
+from core.corpus import corpus_from_frame
+from core.corpus_files import load_corpus_file, save_corpus
+from core.discovery import discover
+from core.hnmfk import HNMFkConfig, hnmfk, select_k
+from core.kmeans_tree import build_kmeans_tree
+
+# A planted two-level topic tree: 3 topics, each with 2 subtopics, each with its own words.
+TOPICS = {
+    "space": {"orbit": "orbit satellite launch rocket", "stars": "star galaxy telescope nebula"},
+    "food": {"bread": "bread flour yeast oven", "fruit": "apple banana mango orchard"},
+    "music": {"guitar": "guitar chord string amplifier", "drums": "drum cymbal snare rhythm"},
+}
+
+
+def planted_corpus(per_leaf: int = 25, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for topic, subs in TOPICS.items():
+        shared = topic + " " + " ".join(f"{topic}{i}" for i in range(4))
+        for sub, words in subs.items():
+            vocab = (shared.split() * 2) + words.split() * 3
+            for i in range(per_leaf):
+                text = " ".join(rng.choice(vocab, 12))
+                rows.append({"id": f"{sub}{i}", "text": text, "gold": f"{topic}/{sub}"})
+    frame = pd.DataFrame(rows)
+    return corpus_from_frame(frame[["id", "text"]], "planted"), frame["gold"].tolist()
+
+
+def top_and_leaf(corpus, rows=None):
+    h = corpus.hierarchy
+    labels = h.level_labels()
+    rows = np.flatnonzero(corpus.is_row) if rows is None else rows
+    return labels[rows, 0], labels[rows, 1]
+
+
+def test_hnmfk_recovers_a_planted_topic_tree():
+    corpus, gold = planted_corpus()
+    found, info = discover(corpus, "hnmfk", hnmfk_config=HNMFkConfig(k_max=3, max_depth=2, min_docs=20, perturbations=4))
+    top, leaf = top_and_leaf(found)
+    gold_top = [g.split("/")[0] for g in gold]
+    assert nmi(gold_top, top) > 0.95
+    # HNMFk takes the LARGEST stable k, so a planted leaf may be split further (see core/hnmfk.py), but a discovered
+    # leaf never mixes planted leaves, and the planted leaves are still found
+    assert homogeneity_score(gold, leaf) > 0.95
+    assert nmi(gold, leaf) > 0.8
+    names = " ".join(info)
+    assert all(word in names for word in ("space", "food", "music"))
+
+
+def test_select_k_finds_the_rank_of_a_clean_matrix():
+    rng = np.random.default_rng(0)
+    W = np.zeros((60, 4))
+    for j in range(4):
+        W[j * 15 : (j + 1) * 15, j] = rng.uniform(1, 2, 15)  # disjoint term blocks
+    H = np.zeros((4, 80))
+    for j in range(4):
+        H[j, j * 20 : (j + 1) * 20] = rng.uniform(1, 2, 20)
+    k, silhouette, scores = select_k(W @ H, range(2, 7), HNMFkConfig(perturbations=4), rng)
+    assert k == 4 and silhouette >= 0.8
+    assert scores[5] < 0.8 and scores[6] < 0.8
+
+
+def test_a_child_never_searches_more_topics_than_its_parent():
+    corpus, _ = planted_corpus()
+    from core.discovery import tfidf
+
+    X, _ = tfidf(list(corpus.texts))
+    root = hnmfk(X.T.tocsc(), HNMFkConfig(k_max=4, max_depth=3, min_docs=10, perturbations=3, threshold=0.5))
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        for child in node.children:
+            assert child.k <= node.k
+            assert set(child.docs) <= set(node.docs)
+            stack.append(child)
+    assert sum(len(c.docs) for c in root.children) == len(root.docs)
+
+
+def nested_blobs(seed: int = 0):
+    """3 well-separated centres, each with 3 sub-centres, 30 points each (on the unit sphere after normalising)."""
+    rng = np.random.default_rng(seed)
+    points, top, leaf = [], [], []
+    for a in range(3):
+        centre = rng.standard_normal(32) * 6
+        for b in range(3):
+            sub = centre + rng.standard_normal(32) * 2
+            points.append(sub + rng.standard_normal((30, 32)) * 0.3)
+            top += [a] * 30
+            leaf += [a * 3 + b] * 30
+    return np.concatenate(points).astype(np.float32), np.array(top), np.array(leaf)
+
+
+def test_kmeans_tree_recovers_nested_blobs_with_equal_depth_leaves():
+    vectors, top, leaf = nested_blobs()
+    tree = build_kmeans_tree(vectors, branching=3, seed=0)
+    paths = tree.paths(np.arange(len(vectors)))
+    assert tree.sizes[-1] == 1 and len({len(p) for p in paths}) == 1  # one root, every document at the same depth
+    # cut the tree at the level with 9 and the level with 3 nodes
+    by_size = {size: level for level, size in enumerate(tree.sizes)}
+    assert nmi(leaf, paths[:, by_size[9]]) > 0.9 if 9 in by_size else True
+    level_of_3 = by_size.get(3) or by_size.get(4)
+    assert nmi(top, paths[:, level_of_3]) > 0.9
+
+
+def test_kmeans_tree_on_tiny_inputs_is_quiet(capfd):
+    for n in (1, 2, 5):
+        tree = build_kmeans_tree(np.random.default_rng(0).standard_normal((n, 4)).astype(np.float32), branching=3)
+        assert tree.sizes[-1] == 1
+    assert "WARNING" not in capfd.readouterr().err
+
+
+def test_discovered_hierarchy_round_trips_and_trains(tmp_path):
+    from core.train import AlignConfig, align
+
+    vectors, top, _ = nested_blobs()
+    frame = pd.DataFrame({"id": [f"d{i}" for i in range(len(vectors))], "text": [f"doc about thing {t}" for t in top]})
+    corpus = corpus_from_frame(frame, "blobs")
+    found, info = discover(corpus, "kmeans", vectors=vectors, branching=3)
+    assert found.layout == "path" and found.hierarchy.is_tree and found.n_rows == len(vectors)
+    again = load_corpus_file(save_corpus(found, tmp_path / "found.csv"))
+    assert again.same_content(found)
+    result = align(again, AlignConfig(method="heal", encoder="lookup", dim=8, steps=5, eval_every=5))
+    assert np.isfinite(result.docs).all()
+
+
+@pytest.mark.parametrize("method", ["kmeans", "hnmfk"])
+def test_cli_hierarchy(tmp_path, method):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    corpus, _ = planted_corpus(per_leaf=10)
+    src = save_corpus(corpus, tmp_path / "in.csv")
+    env = {**__import__("os").environ, "HIERALIGN_WORKSPACE": str(tmp_path / "ws")}
+    r = subprocess.run([sys.executable, "-m", "core", "hierarchy", str(src), "--method", method, "--out",
+                        str(tmp_path / "out.csv"), "--quiet", "--branching", "4", "--perturbations", "2", "--k-max", "4"],
+                       cwd=ROOT, capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    out = load_corpus_file(tmp_path / "out.csv")
+    assert out.n_rows == 60 and out.hierarchy.max_depth >= 1
+    assert "topic nodes" in r.stdout
