@@ -99,6 +99,13 @@ class AdapterEncoder(nn.Module):
     def docs(self, ids: torch.Tensor | None = None) -> torch.Tensor:
         return self._out(self.doc_head, self.base_d if ids is None else self.base_d[ids])
 
+    @torch.no_grad()
+    def transform(self, base_vectors: np.ndarray, side: str = "document") -> np.ndarray:
+        """Aligned vectors for new texts' base embeddings (unseen documents or queries): no retraining needed."""
+        head = self.doc_head if side == "document" else self.query_head
+        x = torch.as_tensor(base_vectors, dtype=torch.float32, device=self.base_d.device)
+        return self._out(head, x).cpu().numpy()
+
 
 class FinetuneEncoder(nn.Module):
     """A sentence-transformers model trained end to end; the same model encodes both sides.

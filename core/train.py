@@ -73,6 +73,7 @@ class AlignConfig:
     hce_branching: int = 10  # hce: k-means tree fan-in
     hce_memory_levels: int = 1  # hce: top levels below the root whose vectors are trainable memory
     hce_random_negatives: int = 32  # hce: random documents added to the leaf level's siblings
+    hce_rebuild_every: int = 0  # hce co-training: re-encode and rebuild the tree every N steps (0 = never)
     eval_every: int = 100  # steps between validation evaluations (and checkpoint choices)
     eval_queries: int = 1000  # size of the fixed validation sample
     validation_fraction: float = 0.1  # share of queries set aside for checkpoint selection (adapter, finetune)
@@ -176,10 +177,15 @@ class Trainer:
         self.heal_docs = np.flatnonzero(self.corpus.is_row)
 
     def _setup_hce(self, base) -> None:
-        c = self.config
         with torch.no_grad():
             start_docs = self.encoder.docs().detach().cpu().numpy() if base is None else base[1]
-        self.tree: KMeansTree = build_kmeans_tree(start_docs, c.hce_branching, c.seed)
+        self._build_tree(start_docs)
+        self._tree_trial = None  # (validation score when the current tree was built, state to go back to)
+
+    def _build_tree(self, doc_vectors: np.ndarray) -> None:
+        """HCE's tree over the given document vectors; the top levels' vectors become trainable memory."""
+        c = self.config
+        self.tree: KMeansTree = build_kmeans_tree(doc_vectors, c.hce_branching, c.seed)
         sizes = self.tree.sizes  # documents first, root last
         self.hce_offsets = np.concatenate([[0], np.cumsum(sizes)])
         self.hce_padded = {}  # level -> (nodes of level, most children) children at level-1, -1 padded
@@ -198,6 +204,36 @@ class Trainer:
         })
         # doc -> node at every level, for centroids of encoded descendants
         self.hce_paths = torch.as_tensor(self.tree.paths(np.arange(self.corpus.n)), device=self.device)
+
+    def _co_train_score(self) -> float:
+        return self.selection_score(self.validation_metrics())
+
+    _TREE_ATTRS = ("tree", "hce_offsets", "hce_padded", "hce_doc_parent", "hce_memory", "hce_paths")
+
+    def _co_train(self, step: int) -> bool:
+        """HCE co-training at an epoch boundary: judge the tree on trial, then rebuild from the current vectors.
+
+        A rebuilt tree is kept only if validation did not get worse while training with it; otherwise the previous
+        tree and the parameters from before the trial come back. Returns True when parameters changed identity
+        (the optimiser must be rebuilt)."""
+        score = self._co_train_score()
+        if self._tree_trial is not None:
+            before, state = self._tree_trial
+            kept = score >= before
+            event = {"type": "tree", "step": step, "kept": kept, "before": before, "after": score}
+            if not kept:
+                for name in self._TREE_ATTRS:
+                    setattr(self, name, state[name])
+                self._load_state(state["params"])
+                score = event["restored"] = self._co_train_score()
+            self.callback(event)
+        state = {name: copy.deepcopy(getattr(self, name)) for name in self._TREE_ATTRS}
+        state["params"] = copy.deepcopy(self._state())
+        self._tree_trial = (score, state)
+        with torch.no_grad():
+            self._build_tree(self.encoder.docs().detach().cpu().numpy())
+        self.callback({"type": "tree", "step": step, "rebuilt": True, "levels": self.tree.sizes})
+        return True
 
     # --- one step per method ---------------------------------------------------------------------------------------
 
@@ -365,6 +401,9 @@ class Trainer:
                 loss.backward()
                 optimizer.step()
                 step += 1
+                if c.method == "hce" and c.hce_rebuild_every and step % c.hce_rebuild_every == 0 and step < total:
+                    self._co_train(step)
+                    optimizer = torch.optim.Adam(self._params(), lr=phase["lr"])
                 self.callback({"type": "step", "step": step, "total_steps": total, "phase": phase["name"],
                                "loss": float(loss.detach()), "seconds": time.perf_counter() - t0})
                 if step % c.eval_every == 0:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import threading
 
 import numpy as np
 import pytest
+import torch
 
 from core.builtins import load_corpus
 from core.corpus_embeddings import embed_corpus
@@ -174,3 +176,35 @@ def test_bad_options_are_input_errors():
     with pytest.raises(InputError, match="far"):
         align(TREE, AlignConfig(method="hr", recipe="pretrain-finetune", far_threshold=9, steps=2, **LOOKUP))
     assert steps_for_epochs(TREE, AlignConfig(method="hr", encoder="lookup", batch_size=10), 1) == 4  # 34 pairs
+
+
+def test_hce_co_training_never_keeps_a_tree_that_lowered_validation():
+    from core.train import Trainer
+
+    config = AlignConfig(method="hce", hce_branching=3, hce_rebuild_every=10, steps=40, **LOOKUP)
+    trainer = Trainer(load_corpus("synthetic:3x4"), config)
+    # validation at the boundaries (steps 10, 20, 30): the tree built at 10 lowers it by 20 (0.8 -> 0.6), so it is
+    # dropped (re-scored 0.8 after the restore); the tree built at 20 raises it by 30 (0.9), so it is kept
+    scripted = iter([0.8, 0.6, 0.8, 0.9])
+    trainer._co_train_score = lambda: next(scripted)
+    initial_tree = copy.deepcopy(trainer.tree)
+    seen, events = {}, []
+    trainer.callback = events.append
+    real_co_train = trainer._co_train
+
+    def co_train(step):
+        if step == 10:
+            seen["params at 10"] = copy.deepcopy(trainer._state())
+        changed = real_co_train(step)
+        if step == 20:
+            seen["went on from"] = copy.deepcopy(trainer._tree_trial[1])
+        return changed
+
+    trainer._co_train = co_train
+    trainer.run()
+    trials = [(t["kept"], t["before"], t["after"], t.get("restored")) for t in events if "kept" in t]
+    assert trials == [(False, 0.8, 0.6, 0.8), (True, 0.8, 0.9, None)]
+    restored = seen["went on from"]
+    assert all(np.array_equal(a, b) for a, b in zip(restored["tree"].parent, initial_tree.parent))
+    for name, value in seen["params at 10"]["encoder"].items():
+        assert torch.equal(restored["params"]["encoder"][name], value)

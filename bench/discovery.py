@@ -1,0 +1,245 @@
+"""Hierarchy discovery against a known hierarchy: 20 Newsgroups, side by side with BERTopic and Ward.
+
+    python bench/discovery.py agreement [--sample 3000]   # NMI / ARI at the gold top level (7) and leaf level (20)
+    python bench/discovery.py heal [--sample 3000]        # HEAL on the discovered HNMFk tree, scored on the GOLD tree
+    python bench/discovery.py incremental                 # HCE on half the posts, the rest added without retraining
+    python bench/discovery.py speed                       # k-means tree on 100k x 384; HNMFk on 5,000 documents
+
+Needs ../shared/data/20news-bydate.tar.gz. BERTopic is a benchmark-only dependency (requirements-bench.txt); its row
+is skipped, with a note, when it is not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import adjusted_rand_score as ari
+from sklearn.metrics import normalized_mutual_info_score as nmi
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.newsgroups import gold_labels, load_newsgroups  # noqa: E402
+from core.discovery import discover  # noqa: E402
+from core.hnmfk import HNMFkConfig  # noqa: E402
+from core.kmeans_tree import build_kmeans_tree, spherical_kmeans  # noqa: E402
+from core.workspace import embedding_cache  # noqa: E402
+
+
+def level_cut(corpus, level: int) -> np.ndarray:
+    """Label of every row at `level` of its (path) hierarchy; rows above that depth keep their deepest label."""
+    labels = corpus.hierarchy.level_labels()
+    rows = np.flatnonzero(corpus.is_row)
+    out = labels[rows, 0].copy()
+    for lvl in range(1, level + 1):
+        if lvl >= labels.shape[1]:
+            break
+        column = labels[rows, lvl]
+        proper = (column >= 0) & (column != rows)
+        out = np.where(proper, column, out)
+    return out
+
+
+def cut_bertopic(hierarchy, topics: np.ndarray, k: int) -> np.ndarray:
+    """Apply BERTopic's merges (by distance) until at most k topics remain; outliers (-1) stay their own group."""
+    parent = {t: t for t in set(topics.tolist()) if t >= 0}
+
+    def find(t):
+        while parent[t] != t:
+            t = parent[t]
+        return t
+
+    for _, row in hierarchy.sort_values("Distance").iterrows():
+        roots = {find(t) for t in parent}
+        if len(roots) <= k:
+            break
+        members = [t for t in row["Topics"] if t in parent]
+        if members:
+            r0 = find(members[0])
+            for t in members[1:]:
+                parent[find(t)] = r0
+    return np.array([find(t) if t >= 0 else -1 for t in topics])
+
+
+def agreement(args) -> None:
+    corpus = load_newsgroups("train", sample=args.sample, seed=0)
+    gold_top, gold_leaf = gold_labels(corpus)
+    texts = [corpus.texts[i] for i in np.flatnonzero(corpus.is_row)]
+    t = time.perf_counter()
+    vectors = embedding_cache().encode(texts)
+    print(f"20 Newsgroups train, seeded sample of {len(texts):,} posts (headers stripped, first 1,000 characters), "
+          f"all-MiniLM-L6-v2 embeddings ({time.perf_counter() - t:.0f} s, cached after the first run). Gold: "
+          f"{len(set(gold_top))} top-level groups, {len(set(gold_leaf))} newsgroups. 'groups' = clusters at that cut.\n")
+    print("| method | top: groups | top NMI | top ARI | leaf: groups | leaf NMI | leaf ARI | seconds |")
+    print("|---|---|---|---|---|---|---|---|")
+
+    def report(name, top, leaf, seconds, note=""):
+        print(f"| {name} | {len(set(top))} | {nmi(gold_top, top):.3f} | {ari(gold_top, top):.3f} | {len(set(leaf))} | "
+              f"{nmi(gold_leaf, leaf):.3f} | {ari(gold_leaf, leaf):.3f} | {seconds:.1f} |{note}", flush=True)
+
+    for b in (4, 5, 7):
+        t = time.perf_counter()
+        tree = build_kmeans_tree(vectors, branching=b, seed=0)
+        seconds = time.perf_counter() - t
+        paths = tree.paths(np.arange(len(vectors)))
+        sizes = tree.sizes
+        top_level = min(range(1, len(sizes) - 1), key=lambda lvl: abs(sizes[lvl] - 7))
+        leaf_level = min(range(1, len(sizes) - 1), key=lambda lvl: abs(sizes[lvl] - 20))
+        report(f"ours: k-means tree, b={b} (levels {'/'.join(map(str, sizes[1:-1]))})", paths[:, top_level],
+               paths[:, leaf_level], seconds)
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found, _ = discover(corpus, "hnmfk", hnmfk_config=HNMFkConfig(max_depth=2, k_max=10))
+    seconds = time.perf_counter() - t
+    report("ours: HNMFk (interactive defaults, depth 2)", level_cut(found, 0), level_cut(found, 1), seconds)
+    for k_top, k_leaf in ((7, 20),):
+        t = time.perf_counter()
+        top = spherical_kmeans(vectors, k_top, 0)[0]
+        leaf = spherical_kmeans(vectors, k_leaf, 0)[0]
+        report("flat spherical k-means (k = gold counts)", top, leaf, time.perf_counter() - t)
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    t = time.perf_counter()
+    tree = linkage(vectors, method="ward")
+    report("Ward agglomeration (cut at gold counts)", fcluster(tree, 7, "maxclust"), fcluster(tree, 20, "maxclust"),
+           time.perf_counter() - t)
+    try:
+        from bertopic import BERTopic
+    except ImportError:
+        print("| BERTopic | not installed: pip install -r requirements-bench.txt |||||||")
+        return
+    t = time.perf_counter()
+    model = BERTopic(calculate_probabilities=False, verbose=False)
+    topics, _ = model.fit_transform(texts, vectors)
+    hierarchy = model.hierarchical_topics(texts)
+    topics = np.array(topics)
+    seconds = time.perf_counter() - t
+    outliers = float((topics < 0).mean())
+    report("BERTopic default + hierarchical_topics (cut at gold counts)", cut_bertopic(hierarchy, topics, 7),
+           cut_bertopic(hierarchy, topics, 20), seconds, f" {outliers:.0%} outliers, {len(set(topics)) - 1} topics")
+
+
+def heal(args) -> None:
+    from core.corpus_embeddings import embed_corpus
+    from core.encoders import AdapterEncoder
+    from core.evaluate import EvalConfig, level_metrics
+    from core.train import AlignConfig, align
+
+    train = load_newsgroups("train", sample=args.sample, seed=0)
+    test = load_newsgroups("test", sample=args.sample // 2, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found, _ = discover(train, "hnmfk", hnmfk_config=HNMFkConfig(max_depth=2, k_max=10))
+    cache = embedding_cache()
+    base = embed_corpus(found, None, cache)
+    test_rows = np.flatnonzero(test.is_row)
+    test_base = cache.encode([test.texts[i] for i in test_rows])
+    config = EvalConfig()
+
+    def gold_levels(doc_vectors_rows: np.ndarray) -> dict:
+        vectors = np.zeros((test.n, doc_vectors_rows.shape[1]), dtype=np.float32)
+        vectors[test_rows] = doc_vectors_rows
+        return level_metrics(test, vectors, test_rows, config)
+
+    print(f"HEAL (adapter on all-MiniLM-L6-v2) trained on the HNMFk tree discovered from {train.n_rows:,} 20 Newsgroups "
+          f"TRAIN posts (no gold labels used); scored on {len(test_rows):,} TEST posts against the GOLD newsgroup tree: "
+          f"per gold level, precision@10 of a post's nearest test posts sharing its label, and kNN macro-F1.\n")
+    print("| model | " + " | ".join(f"gold level {lvl} P@10 / F1" for lvl in range(3)) + " | seconds |")
+    print("|---|---|---|---|---|")
+
+    def show(name, levels, seconds):
+        cells = [f"{levels[str(lvl)]['precision@10']:.3f} / {levels[str(lvl)]['knn_macro_f1']:.3f}" if str(lvl) in levels else "-"
+                 for lvl in range(3)]
+        print(f"| {name} | " + " | ".join(cells) + f" | {seconds:.1f} |", flush=True)
+
+    show("zero-shot MiniLM", gold_levels(test_base), 0.0)
+    for steps in (300, 1000):
+        t = time.perf_counter()
+        result = align(found, AlignConfig(method="heal", encoder="adapter", steps=steps, eval_every=steps // 5), base)
+        encoder: AdapterEncoder = result.encoder
+        show(f"HEAL on discovered tree, {steps} steps (best step {result.best_step})",
+             gold_levels(encoder.transform(test_base)), time.perf_counter() - t)
+
+
+def incremental(args) -> None:
+    """HCE trained on half the posts, then the other half added to the index in chunks, no retraining."""
+    import pandas as pd
+
+    from core.corpus import corpus_from_frame
+    from core.corpus_embeddings import embed_corpus
+    from core.live_index import LiveIndex
+    from core.pseudo_queries import with_pseudo_queries
+    from core.train import AlignConfig, align
+
+    full = with_pseudo_queries(load_newsgroups("train", sample=args.sample, seed=0), seed=0)
+    rows = np.flatnonzero(full.is_row)
+    rng = np.random.default_rng(0)
+    order = rng.permutation(rows)
+    first = np.sort(order[: len(rows) // 2])
+    frame = pd.DataFrame({"id": [full.ids[i] for i in first], "text": [full.texts[i] for i in first],
+                          "query": [full.queries[i] for i in first],
+                          "path": [full.ids[i].split("/")[0].replace(".", "/") for i in first]})
+    half = corpus_from_frame(frame, "first half")
+    cache = embedding_cache()
+    base = embed_corpus(half, None, cache)
+    t = time.perf_counter()
+    result = align(half, AlignConfig(method="hce", encoder="adapter", steps=args.steps, eval_every=max(args.steps // 5, 1)), base)
+    seconds = time.perf_counter() - t
+    encoder = result.encoder
+    all_docs = cache.encode([full.texts[i] for i in rows])  # base vectors of every post (cached)
+    all_queries = cache.encode([full.queries[i] for i in rows])
+    position = {node: k for k, node in enumerate(rows)}
+    print(f"HCE (adapter, {args.steps} steps, {seconds:.0f} s) trained on {len(first):,} of {len(rows):,} 20 Newsgroups "
+          f"posts with cloze pseudo-queries; the rest is added to the index in chunks, without retraining. Recall@10 "
+          f"of each present post's own document for its pseudo-query (up to 1,000 queries per size).\n")
+    print("| documents in the index | zero-shot R@10 | HCE-aligned R@10 |\n|---|---|---|")
+    steps = [len(first)] + [len(first) + (len(rows) - len(first)) * j // 4 for j in range(1, 5)]
+    present_order = np.concatenate([first, np.setdiff1d(order, first, assume_unique=False)[: len(rows) - len(first)]])
+    aligned_docs = encoder.transform(all_docs)
+    aligned_queries = encoder.transform(all_queries, side="query")
+    for size in steps:
+        present = present_order[:size]
+        idx = np.array([position[p] for p in present])
+        sample = idx if len(idx) <= 1000 else rng.choice(idx, 1000, replace=False)
+        cells = []
+        for docs, queries in ((all_docs, all_queries), (aligned_docs, aligned_queries)):
+            live = LiveIndex(docs.shape[1])
+            live.add([str(i) for i in idx], docs[idx])
+            hits = live.search(queries[sample], 10)
+            cells.append(np.mean([str(q) in h for q, h in zip(sample, hits)]))
+        print(f"| {size:,} | {cells[0]:.3f} | {cells[1]:.3f} |", flush=True)
+
+
+def speed(args) -> None:
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((100_000, 384)).astype(np.float32)
+    t = time.perf_counter()
+    tree = build_kmeans_tree(vectors, branching=10, seed=0)
+    print(f"| k-means tree, 100,000 x 384 random vectors, b=10 (levels {'/'.join(map(str, tree.sizes[1:]))}) | "
+          f"{time.perf_counter() - t:.1f} s |")
+    corpus = load_newsgroups("train", sample=5000, seed=0)
+    t = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        found, info = discover(corpus, "hnmfk")
+    print(f"| HNMFk, 5,000 20 Newsgroups posts, interactive defaults ({len(info)} topic nodes) | "
+          f"{time.perf_counter() - t:.1f} s |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", choices=["agreement", "heal", "incremental", "speed"])
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--sample", type=int, default=3000)
+    args = parser.parse_args()
+    print(f"command: python bench/discovery.py {' '.join(sys.argv[1:])}\n")
+    {"agreement": agreement, "heal": heal, "incremental": incremental, "speed": speed}[args.what](args)
+
+
+if __name__ == "__main__":
+    main()
