@@ -10,6 +10,8 @@ st.set_page_config(page_title="hieralign", page_icon="🌳", layout="wide")
 
 navigation = st.navigation([
     st.Page("pages/corpus.py", title="Corpus", icon="📚", default=True),
+    st.Page("pages/align.py", title="Align", icon="🎯"),
+    st.Page("pages/runs.py", title="Runs", icon="📈"),
 ])
 ui.sidebar_status()
 navigation.run()

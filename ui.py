@@ -7,6 +7,10 @@ one-line message), never as a traceback.
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,8 +20,13 @@ from core.builtins import DEMO, load_corpus
 from core.corpus import Corpus
 from core.corpus_files import load_corpus_bytes
 from core.errors import InputError
+from core.jobs import TrainingJob, new_run_dir
+from core.runs import read_status
+from core.train import AlignConfig
+from core.workspace import workspace_dir
 
 ACTIVE = "active_corpus"  # session key: the Corpus the pages work on
+JOB = "job_folder"  # session key: the run folder of this session's current training job
 
 
 @st.cache_resource(show_spinner="Loading corpus…", max_entries=8)
@@ -100,3 +109,70 @@ def sample_rows(corpus: Corpus, n: int = 200, seed: int = 0) -> pd.DataFrame:
     if corpus.queries is not None:
         frame["query"] = [corpus.queries[i] for i in rows]
     return pd.DataFrame(frame)
+
+
+# --- training jobs and runs ------------------------------------------------------------------------------------------
+
+
+@st.cache_resource
+def _jobs() -> dict[str, TrainingJob]:
+    """Every job this server process started, by run folder (kept across page switches and reruns)."""
+    return {}
+
+
+def start_job(corpus: Corpus, config: AlignConfig) -> TrainingJob:
+    folder = new_run_dir(workspace_dir(), config)
+    job = TrainingJob(corpus, config, folder, workspace=workspace_dir()).start()
+    _jobs()[str(folder)] = job
+    st.session_state[JOB] = str(folder)
+    return job
+
+
+def current_job() -> TrainingJob | None:
+    folder = st.session_state.get(JOB)
+    return _jobs().get(folder) if folder else None
+
+
+def list_runs() -> pd.DataFrame:
+    """One row per run folder in the workspace, newest first."""
+    rows = []
+    for folder in sorted((workspace_dir() / "runs").glob("*"), reverse=True):
+        config_path = folder / "config.json"
+        if not config_path.exists():
+            continue
+        config = json.loads(config_path.read_text())
+        status = read_status(folder)
+        metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
+        align = config.get("align", {})
+        after, before = metrics.get("after", {}), metrics.get("before", {})
+        rows.append({
+            "run": folder.name, "corpus": config.get("corpus"), "method": align.get("method"),
+            "encoder": align.get("encoder"), "recipe": align.get("recipe"), "state": status.get("state"),
+            "overall before": before.get("recall_overall"), "overall after": after.get("recall_overall"),
+            "held-out after": after.get("heldout", {}).get("recall_overall"),
+        })
+    return pd.DataFrame(rows)
+
+
+def run_metrics(name: str) -> dict | None:
+    path = workspace_dir() / "runs" / name / "metrics.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def zip_folder(folder: Path) -> bytes:
+    """The folder as zip bytes, for a download button."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def zip_folder_files(folder: Path, names: list[str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name in names:
+            if (folder / name).exists():
+                archive.write(folder / name, name)
+    return buffer.getvalue()

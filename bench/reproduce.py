@@ -4,7 +4,8 @@
     python bench/reproduce.py mammal         # HR lookup tables on wordnet:mammal.n.01, d = 4, 8, 16, 64 (about a minute)
     python bench/reproduce.py nouns --dims 32 64 --steps 20000   # all WordNet nouns, lookup (long on a CPU)
     python bench/reproduce.py adapter --corpus wordnet:mammal.n.01   # text encoders: zero-shot, flat, hr, heal, hce
-    python bench/reproduce.py speed          # adapter epoch over 10k documents; finetune vs sentence-transformers' fit
+    python bench/reproduce.py speed          # adapter epoch over 10k documents
+    python bench/reproduce.py finetune-speed # finetune mode vs sentence-transformers' trainer (pip install -r requirements-bench.txt)
 
 Every number comes from core.train / core.evaluate, the same code the CLI and the app run.
 """
@@ -163,9 +164,60 @@ def speed(args) -> None:
             print(f"| {method}, {head} | {steps} | {seconds:.1f} |", flush=True)
 
 
+def finetune_speed(args) -> None:
+    """Finetune mode (flat loss = in-batch softmax) vs sentence-transformers' own trainer with
+    MultipleNegativesRankingLoss, same model, pairs and batch size; seconds per step, alternating runs."""
+    import copy
+    import tempfile
+
+    from datasets import Dataset
+    from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
+    from sentence_transformers.losses import MultipleNegativesRankingLoss
+
+    from core.corpus_embeddings import embed_corpus
+    from core.embeddings import load_model
+    from core.workspace import embedding_cache
+
+    corpus = load_corpus("wordnet:mammal.n.01")
+    base = embed_corpus(corpus, None, embedding_cache())
+    steps, batch = args.steps, 32
+    config = AlignConfig(method="flat", encoder="finetune", steps=steps, batch_size=batch, eval_every=10**9,
+                         eval_queries=10, sampler="pairs")
+    trainer = Trainer(corpus, config, base)
+    pairs = trainer.pairs
+    rng = np.random.default_rng(0)
+    take = rng.choice(len(pairs), steps * batch)
+    queries = corpus.query_texts()
+    data = Dataset.from_dict({"anchor": [queries[pairs.query[i]] for i in take],
+                              "positive": [corpus.texts[pairs.doc[i]] for i in take]})
+    ours, theirs = [], []
+    for _ in range(args.repeats):
+        events = []
+        trainer = Trainer(corpus, config, base, callback=events.append)
+        trainer.run()
+        times = [e["seconds"] for e in events if e["type"] == "step"]
+        ours.append((times[-1] - times[0]) / (len(times) - 1))
+        model = copy.deepcopy(load_model(None, "cpu"))
+        with tempfile.TemporaryDirectory() as out:
+            st_args = SentenceTransformerTrainingArguments(output_dir=out, per_device_train_batch_size=batch, max_steps=steps,
+                                                           learning_rate=1e-3, save_strategy="no", report_to=[],
+                                                           logging_steps=10**6, use_cpu=True, dataloader_drop_last=True)
+            st = SentenceTransformerTrainer(model=model, args=st_args, train_dataset=data,
+                                            loss=MultipleNegativesRankingLoss(model))
+            theirs.append(st.train().metrics["train_runtime"] / steps)
+    o, t = float(np.median(ours)), float(np.median(theirs))
+    print(f"wordnet:mammal.n.01 query-ancestor pairs, all-MiniLM-L6-v2, batch {batch}, {steps} steps, median of "
+          f"{args.repeats} alternating runs, CPU\n")
+    print("| trainer | seconds per step |\n|---|---|")
+    print(f"| hieralign finetune mode, flat loss | {o:.3f} |")
+    print(f"| sentence-transformers trainer, MultipleNegativesRankingLoss | {t:.3f} |")
+    print(f"| ratio (theirs / ours; >= 0.9 means within 10%) | {t / o:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["synthetic", "mammal", "nouns", "adapter", "speed"])
+    parser.add_argument("what", choices=["synthetic", "mammal", "nouns", "adapter", "speed", "finetune-speed"])
+    parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--dims", type=int, nargs="+")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--finetune-steps", type=int, default=5000)
@@ -180,12 +232,14 @@ def main() -> None:
                 "mammal": dict(dims=[4, 8, 16, 64], steps=1500, lr=0.05, far=4),
                 "nouns": dict(dims=[32, 64], steps=20000, lr=0.02, far=5),
                 "adapter": dict(dims=None, steps=600, lr=1e-3, far=3),
-                "speed": dict(dims=None, steps=None, lr=None, far=None)}[args.what]
+                "speed": dict(dims=None, steps=None, lr=None, far=None),
+                "finetune-speed": dict(dims=None, steps=20, lr=None, far=None)}[args.what]
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     print(f"command: python bench/reproduce.py {' '.join(sys.argv[1:])}\n")
-    {"synthetic": synthetic, "mammal": mammal, "nouns": nouns, "adapter": adapter, "speed": speed}[args.what](args)
+    {"synthetic": synthetic, "mammal": mammal, "nouns": nouns, "adapter": adapter, "speed": speed,
+     "finetune-speed": finetune_speed}[args.what](args)
 
 
 if __name__ == "__main__":

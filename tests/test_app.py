@@ -71,3 +71,52 @@ def test_local_path(app, tmp_path):
     assert not app.exception and metric(app, "Documents") == "1"
     app.text_input(key="local_path").input(str(tmp_path / "missing.csv")).run()
     assert "no such file or folder" in app.error[0].value
+
+
+def _progress_text(at) -> str:
+    return " ".join(str(p.proto.text) for p in at.get("progress"))
+
+
+def test_align_trains_in_the_background_with_live_progress_then_runs_lists_it(app):
+    import re
+    import time
+
+    app.selectbox(key="builtin_spec").set_value("synthetic:3x3").run()
+    app.switch_page("pages/align.py").run()
+    assert not app.exception and app.title[0].value == "Align"
+    app.selectbox(key="align_encoder").set_value("lookup").run()
+    app.number_input(key="align_steps").set_value(200_000).run()
+    app.number_input(key="align_eval_every").set_value(100).run()
+    app.button(key="align_start").click().run()
+    assert not app.exception
+
+    def done_steps() -> int:
+        match = re.search(r"step ([\d,]+) of", _progress_text(app))
+        return int(match[1].replace(",", "")) if match else 0
+
+    seen = []
+    deadline = time.time() + 60
+    while (len(seen) < 2 or seen[-1] <= seen[0] or seen[-1] < 300) and time.time() < deadline:
+        time.sleep(0.5)
+        app.run()
+        seen.append(done_steps())
+    assert seen[-1] > seen[0] >= 0 and seen[-1] >= 300  # progress data grows between polls
+    assert any(chart.proto.spec for chart in app.get("plotly_chart"))
+    app.button(key="align_stop").click().run()
+    deadline = time.time() + 30
+    while "stopped" not in " ".join(m.value for m in app.markdown) and time.time() < deadline:
+        time.sleep(0.3)
+        app.run()
+    assert "stopped" in " ".join(m.value for m in app.markdown)
+
+    app.switch_page("pages/runs.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert len(table) == 1 and table.iloc[0]["state"] == "stopped" and table.iloc[0]["method"] == "hr"
+    assert app.get("plotly_chart")
+
+
+def test_runs_page_without_runs(app):
+    app.switch_page("pages/runs.py").run()
+    assert not app.exception
+    assert "No runs yet" in app.info[0].value

@@ -1,0 +1,39 @@
+"""Runs: every run in the workspace, their recall-by-distance curves overlaid, and downloads."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui
+from core.figures import recall_by_distance_figure
+from core.workspace import workspace_dir
+
+st.title("Runs")
+runs = ui.list_runs()
+if runs.empty:
+    st.info(f"No runs yet in `{workspace_dir()}`. Start one on the Align page.")
+    st.stop()
+st.dataframe(runs, width="stretch", hide_index=True, key="runs_table")
+chosen = st.multiselect("Compare", runs["run"].tolist(), default=runs["run"].tolist()[:2], key="runs_compare")
+split = st.radio("Queries", ["held-out", "all"], horizontal=True, key="runs_split")
+curves = {}
+for name in chosen:
+    metrics = ui.run_metrics(name)
+    if metrics is None:
+        continue
+    for when in ("before", "after"):
+        m = metrics[when]["heldout"] if split == "held-out" else metrics[when]
+        curves[f"{name} ({when})"] = m
+if curves:
+    st.plotly_chart(recall_by_distance_figure(curves), width="stretch", key="runs_chart")
+name = st.selectbox("Download from run", runs["run"].tolist(), key="runs_download")
+folder = workspace_dir() / "runs" / name
+cols = st.columns(3)
+if (folder / "metrics.json").exists():
+    cols[0].download_button("metrics.json", (folder / "metrics.json").read_bytes(), f"{name}-metrics.json")
+if (folder / "docs.npy").exists():
+    cols[1].download_button("embeddings (zip)", ui.zip_folder_files(folder, ["queries.npy", "docs.npy", "query_ids.json",
+                                                                              "doc_ids.json", "index.faiss"]),
+                            f"{name}-embeddings.zip")
+if (folder / "model").exists():
+    cols[2].download_button("model folder (zip)", ui.zip_folder(folder / "model"), f"{name}-model.zip")
