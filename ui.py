@@ -176,3 +176,10 @@ def zip_folder_files(folder: Path, names: list[str]) -> bytes:
             if (folder / name).exists():
                 archive.write(folder / name, name)
     return buffer.getvalue()
+
+
+@st.cache_resource(show_spinner="Loading the run's model…", max_entries=2)
+def cached_run_model(path: str):
+    from sentence_transformers import SentenceTransformer
+
+    return SentenceTransformer(path, device="cpu")

@@ -102,3 +102,17 @@ def loss_figure(steps: list[int], losses: list[float]) -> go.Figure:
     fig = go.Figure(go.Scatter(x=steps, y=losses, mode="lines", name="loss"))
     fig.update_layout(xaxis_title="step", yaxis_title="training loss", height=260, margin=dict(t=10, l=10, r=10, b=10))
     return fig
+
+
+def map_figure(coords: np.ndarray, labels: list[str], hover: list[str], title: str) -> go.Figure:
+    """A 2-D scatter coloured by label (e.g. a hierarchy level); hover shows the text; supports box/lasso selection."""
+    fig = go.Figure()
+    labels_arr = np.asarray(labels)
+    for label in sorted(set(labels)):
+        idx = np.flatnonzero(labels_arr == label)
+        fig.add_trace(go.Scattergl(x=coords[idx, 0], y=coords[idx, 1], mode="markers", name=str(label)[:40],
+                                   text=[hover[i] for i in idx], customdata=idx, hovertemplate="%{text}<extra></extra>",
+                                   marker=dict(size=5, opacity=0.8)))
+    fig.update_layout(title=title, height=520, margin=dict(t=40, l=10, r=10, b=10), dragmode="lasso",
+                      xaxis=dict(visible=False), yaxis=dict(visible=False), legend=dict(itemsizing="constant"))
+    return fig

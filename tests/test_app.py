@@ -120,3 +120,41 @@ def test_runs_page_without_runs(app):
     app.switch_page("pages/runs.py").run()
     assert not app.exception
     assert "No runs yet" in app.info[0].value
+
+
+def test_map_page_draws_before_and_after_for_a_finished_run(app, workspace):
+    from core.builtins import load_corpus
+    from core.jobs import new_run_dir
+    from core.runs import run_alignment
+    from core.train import AlignConfig
+
+    config = AlignConfig(method="hr", encoder="lookup", dim=8, steps=20, eval_every=10)
+    run_alignment(load_corpus("synthetic:3x3"), config, new_run_dir(workspace, config))
+    app.switch_page("pages/map.py").run(timeout=120)
+    assert not app.exception
+    charts = app.get("plotly_chart")
+    assert len(charts) == 2
+    assert list((workspace / "runs").glob("*/map-*.npy"))  # cached next to the run
+    app.run(timeout=60)  # a second visit reads the cache
+    assert not app.exception and len(app.get("plotly_chart")) == 2
+
+
+def test_retrieve_page_shows_before_and_after_with_distances(app, workspace):
+    from core.builtins import load_corpus
+    from core.jobs import new_run_dir
+    from core.runs import run_alignment
+    from core.train import AlignConfig
+
+    config = AlignConfig(method="hr", encoder="lookup", dim=8, steps=200, lr=0.05, eval_every=100)
+    run_alignment(load_corpus("synthetic:3x3"), config, new_run_dir(workspace, config))
+    app.switch_page("pages/retrieve.py").run(timeout=60)
+    assert not app.exception
+    app.selectbox(key="retrieve_pick").set_value("query r.0.1").run(timeout=60)
+    assert not app.exception
+    before, after = app.dataframe[0].value, app.dataframe[1].value
+    assert len(before) == 10 and len(after) == 10
+    relevant = after[after["distance"] != "not an ancestor"]
+    assert set(relevant["distance"]) <= {"0", "1", "2"}
+    assert after.iloc[0]["path"].startswith("r")
+    app.text_input(key="retrieve_query").input("something new").run(timeout=60)
+    assert not app.exception and "lookup tables" in app.info[0].value
