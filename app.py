@@ -10,6 +10,7 @@ st.set_page_config(page_title="hieralign", page_icon="🌳", layout="wide")
 
 navigation = st.navigation([
     st.Page("pages/corpus.py", title="Corpus", icon="📚", default=True),
+    st.Page("pages/hierarchy.py", title="Hierarchy", icon="🌳"),
     st.Page("pages/align.py", title="Align", icon="🎯"),
     st.Page("pages/map.py", title="Map", icon="🗺️"),
     st.Page("pages/retrieve.py", title="Retrieve", icon="🔎"),

@@ -23,7 +23,7 @@ from core.errors import InputError
 from core.jobs import TrainingJob, new_run_dir
 from core.runs import read_status
 from core.train import AlignConfig
-from core.workspace import workspace_dir
+from core.workspace import embedding_cache, workspace_dir
 
 ACTIVE = "active_corpus"  # session key: the Corpus the pages work on
 JOB = "job_folder"  # session key: the run folder of this session's current training job
@@ -183,3 +183,17 @@ def cached_run_model(path: str):
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(path, device="cpu")
+
+
+def discover_hierarchy(corpus: Corpus, method: str, branching: int, depth: int) -> Corpus:
+    """The corpus under a discovered hierarchy (kmeans embeds its rows with the cached MiniLM first)."""
+    from core.discovery import discover
+    from core.hnmfk import HNMFkConfig
+
+    vectors = None
+    if method == "kmeans":
+        rows = np.flatnonzero(corpus.is_row)
+        vectors = embedding_cache().encode([corpus.texts[i] for i in rows])
+    found, _ = discover(corpus, method, vectors=vectors, branching=branching, depth=depth,
+                        hnmfk_config=HNMFkConfig(max_depth=depth))
+    return found

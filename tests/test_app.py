@@ -158,3 +158,23 @@ def test_retrieve_page_shows_before_and_after_with_distances(app, workspace):
     assert after.iloc[0]["path"].startswith("r")
     app.text_input(key="retrieve_query").input("something new").run(timeout=60)
     assert not app.exception and "lookup tables" in app.info[0].value
+
+
+def test_hierarchy_page_browses_searches_and_discovers(app):
+    app.switch_page("pages/hierarchy.py").run()
+    assert not app.exception and app.title[0].value == "Hierarchy"
+    app.text_input(key="h_search").input("whale").run()
+    assert not app.exception
+    options = app.selectbox(key="h_node").options
+    assert any(o.startswith("whale.n.02") for o in options) and len(options) < 50  # of 1,182 nodes
+    app.selectbox(key="h_node").set_value("whale.n.02").run()
+    page_text = " ".join(m.value for m in app.markdown)
+    assert "Path: `mammal.n.01" in page_text and "whale.n.02`" in page_text
+    app.text_input(key="h_search").input("no-such-node").run()
+    assert "No node matches" in app.warning[0].value
+    app.text_input(key="h_search").input("").run()
+    app.number_input(key="discover_branching").set_value(8).run()
+    app.button(key="discover_go").click().run(timeout=120)
+    assert not app.exception
+    assert "topic nodes" in app.success[0].value
+    assert metric(app, "Documents") == "1,182" and int(metric(app, "Nodes").replace(",", "")) > 1182
