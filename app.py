@@ -6,15 +6,15 @@ import streamlit as st
 
 import ui
 
-st.set_page_config(page_title="hieralign", page_icon="🌳", layout="wide")
+st.set_page_config(page_title="hieralign", page_icon=":material/account_tree:", layout="wide")
 
 navigation = st.navigation([
-    st.Page("pages/corpus.py", title="Corpus", icon="📚", default=True),
-    st.Page("pages/hierarchy.py", title="Hierarchy", icon="🌳"),
-    st.Page("pages/align.py", title="Align", icon="🎯"),
-    st.Page("pages/map.py", title="Map", icon="🗺️"),
-    st.Page("pages/retrieve.py", title="Retrieve", icon="🔎"),
-    st.Page("pages/runs.py", title="Runs", icon="📈"),
+    st.Page("pages/corpus.py", title="Corpus", icon=":material/menu_book:", default=True),
+    st.Page("pages/hierarchy.py", title="Hierarchy", icon=":material/account_tree:"),
+    st.Page("pages/align.py", title="Align", icon=":material/model_training:"),
+    st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:"),
+    st.Page("pages/retrieve.py", title="Retrieve", icon=":material/search:"),
+    st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:"),
 ])
 ui.sidebar_status()
 navigation.run()

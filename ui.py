@@ -45,7 +45,7 @@ def load_spec(spec: str) -> Corpus | None:
     try:
         return cached_corpus(spec.strip())
     except InputError as e:
-        st.error(str(e), icon="🚫")
+        st.error(str(e), icon=":material/error:")
         return None
 
 
@@ -54,7 +54,7 @@ def load_upload(uploaded) -> Corpus | None:
     try:
         return _cached_upload(uploaded.name, hashlib.sha256(data).hexdigest(), data)
     except InputError as e:
-        st.error(str(e), icon="🚫")
+        st.error(str(e), icon=":material/error:")
         return None
 
 

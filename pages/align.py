@@ -29,8 +29,8 @@ recipe = right.selectbox("Recipe", RECIPES, key="align_recipe", disabled=method 
                          help="pretrain-finetune: a second, gentle phase on far pairs only (HR paper).")
 st.caption(HELP[method])
 a, b, c, d = st.columns(4)
-steps = a.number_input("Steps", 10, 100_000, 600 if encoder != "lookup" else 2000, step=100, key="align_steps")
-lr = b.number_input("Learning rate", 1e-6, 1.0, 1e-3 if encoder != "lookup" else 0.05, format="%.5f", key="align_lr")
+steps = a.number_input("Steps", 10, 100_000, 600 if encoder != "lookup" else 2000, step=100, key=f"align_steps_{encoder}")
+lr = b.number_input("Learning rate", 1e-6, 1.0, 1e-3 if encoder != "lookup" else 0.05, format="%.5f", key=f"align_lr_{encoder}")
 batch = c.number_input("Batch size", 2, 4096, 256, key="align_batch")
 eval_every = d.number_input("Evaluate every (steps)", 1, 10_000, 50, key="align_eval_every",
                             help="Each evaluation adds a line to the chart (recall by distance on validation queries).")

@@ -85,7 +85,7 @@ def test_align_trains_in_the_background_with_live_progress_then_runs_lists_it(ap
     app.switch_page("pages/align.py").run()
     assert not app.exception and app.title[0].value == "Align"
     app.selectbox(key="align_encoder").set_value("lookup").run()
-    app.number_input(key="align_steps").set_value(200_000).run()
+    app.number_input(key="align_steps_lookup").set_value(200_000).run()
     app.number_input(key="align_eval_every").set_value(100).run()
     app.button(key="align_start").click().run()
     assert not app.exception
