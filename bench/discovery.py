@@ -216,6 +216,7 @@ def incremental(args) -> None:
 
 
 def speed(args) -> None:
+    print("| what | time |\n|---|---|")
     rng = np.random.default_rng(0)
     vectors = rng.standard_normal((100_000, 384)).astype(np.float32)
     t = time.perf_counter()
