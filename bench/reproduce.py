@@ -91,15 +91,18 @@ def nouns(args) -> None:
                              temperature_mode="divide", sampler="pairs", far_threshold=args.far,
                              finetune_steps=args.finetune_steps, finetune_lr_factor=args.factor, finetune_temperature=500,
                              batch_size=args.batch, eval_every=args.eval_every, eval_queries=2000)
-        events = []
+        def report_evals(event: dict, dim=dim) -> None:  # print as it goes: a long run that is cut short still reports
+            if event["type"] == "eval":
+                r = event["metrics"]["recall_by_distance"]
+                print(f"| d={dim} {event['phase']} step {event['step']} (validation sample) | "
+                      + " | ".join(f"{100 * r[str(d)]:.1f}" if str(d) in r else "" for d in range(9))
+                      + f" | {100 * event['metrics']['recall_overall']:.1f} | {100 * event['metrics']['recall_min']:.1f}"
+                      f" | {event['seconds']:.0f} |", flush=True)
+
         t = time.perf_counter()
-        trainer = Trainer(corpus, replace(config, recipe="pretrain-finetune"), callback=events.append)
+        trainer = Trainer(corpus, replace(config, recipe="pretrain-finetune"), callback=report_evals)
         result = trainer.run()  # the far phase goes on from the end of pretraining, scored on the validation sample
         seconds = time.perf_counter() - t
-        pre = [e for e in events if e["type"] == "eval" and e["phase"] == "pretrain"][-1]
-        print(f"| d={dim} standard (validation sample, end of pretraining) | " + " | ".join(
-            f"{100 * pre['metrics']['recall_by_distance'].get(str(d), float('nan')):.1f}" for d in range(9))
-            + f" | {100 * pre['metrics']['recall_overall']:.1f} | {100 * pre['metrics']['recall_min']:.1f} | |", flush=True)
         m = evaluate_embeddings(corpus, result.queries, result.docs, EvalConfig())
         print(row(f"d={dim} pretrain-finetune (all queries)", m, seconds, 8), flush=True)
 
