@@ -3,7 +3,7 @@
     python bench/studio.py
 
 1. A default alignment run on the built-in demo (what the Align page starts: hr, adapter, 600 steps, evaluation every
-   50 steps) as a background TrainingJob: training seconds, and how often new chart data arrives.
+   20 steps) as a background TrainingJob: training seconds, and how often new chart data arrives.
 2. Switching pages with a ~20k-document corpus active (wordnet:organism.n.01, 19,448 nodes): the server-side run time
    of each page script under Streamlit's AppTest, after a first visit (the corpus cached).
 3. UMAP of 20,000 points (384-d): the first computation, then the cached read.
@@ -29,7 +29,7 @@ from core.train import AlignConfig  # noqa: E402
 
 def default_run(workspace: Path) -> None:
     corpus = load_corpus(DEMO)
-    config = AlignConfig(method="hr", encoder="adapter", steps=600, lr=1e-3, batch_size=256, eval_every=50)
+    config = AlignConfig(method="hr", encoder="adapter", steps=600, lr=1e-3, batch_size=256, eval_every=20)
     job = TrainingJob(corpus, config, new_run_dir(workspace, config), workspace=workspace).start()
     job.join()
     events = job.events
@@ -52,10 +52,12 @@ def page_switching(workspace: Path) -> None:
     at.run()
     at.text_input(key="builtin_typed").input("wordnet:organism.n.01").run()
     times = {}
+    assert at.subheader[0].value == "wordnet:organism.n.01", "the 20k corpus must be the active one"
     for page in ("pages/hierarchy.py", "pages/align.py", "pages/runs.py", "pages/corpus.py") * 2:
         t = time.perf_counter()
         at.switch_page(page).run()
         times.setdefault(page, []).append(time.perf_counter() - t)
+        assert not at.exception and at.title[0].value.lower() == Path(page).stem
     for page, values in times.items():
         print(f"| switch to {page} with wordnet:organism.n.01 (19,448 nodes) active | {values[-1]:.2f} s | "
               f"second visit; first {values[0]:.2f} s | target < 1 s |")

@@ -124,7 +124,8 @@ class FinetuneEncoder(nn.Module):
         self.register_buffer("bank", torch.as_tensor(bank, dtype=torch.float32))
 
     def _encode(self, texts: list[str]) -> torch.Tensor:
-        features = self.model.tokenize(texts)
+        prepare = getattr(self.model, "preprocess", None) or self.model.tokenize  # renamed in sentence-transformers 6
+        features = prepare(texts)
         device = next(self.model.parameters()).device
         features = {k: v.to(device) for k, v in features.items() if isinstance(v, torch.Tensor)}
         return self.model(features)["sentence_embedding"]

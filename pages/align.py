@@ -32,7 +32,7 @@ a, b, c, d = st.columns(4)
 steps = a.number_input("Steps", 10, 100_000, 600 if encoder != "lookup" else 2000, step=100, key=f"align_steps_{encoder}")
 lr = b.number_input("Learning rate", 1e-6, 1.0, 1e-3 if encoder != "lookup" else 0.05, format="%.5f", key=f"align_lr_{encoder}")
 batch = c.number_input("Batch size", 2, 4096, 256, key="align_batch")
-eval_every = d.number_input("Evaluate every (steps)", 1, 10_000, 50, key="align_eval_every",
+eval_every = d.number_input("Evaluate every (steps)", 1, 10_000, 20, key="align_eval_every",
                             help="Each evaluation adds a line to the chart (recall by distance on validation queries).")
 dim = st.number_input("Vector size (lookup)", 2, 1024, 16, key="align_dim") if encoder == "lookup" else 64
 

@@ -32,8 +32,8 @@ cols = st.columns(3)
 if (folder / "metrics.json").exists():
     cols[0].download_button("metrics.json", (folder / "metrics.json").read_bytes(), f"{name}-metrics.json")
 if (folder / "docs.npy").exists():
-    cols[1].download_button("embeddings (zip)", ui.zip_folder_files(folder, ["queries.npy", "docs.npy", "query_ids.json",
-                                                                              "doc_ids.json", "index.faiss"]),
-                            f"{name}-embeddings.zip")
+    files = ["queries.npy", "docs.npy", "query_ids.json", "doc_ids.json", "index.faiss"]
+    cols[1].download_button("embeddings (zip)", lambda: ui.zip_folder_files(folder, files), f"{name}-embeddings.zip")
 if (folder / "model").exists():
-    cols[2].download_button("model folder (zip)", ui.zip_folder(folder / "model"), f"{name}-model.zip")
+    # zipped only when clicked: a model folder is ~90 MB and must not slow every visit to this page
+    cols[2].download_button("model folder (zip)", lambda: ui.zip_folder(folder / "model"), f"{name}-model.zip")
