@@ -197,3 +197,17 @@ def discover_hierarchy(corpus: Corpus, method: str, branching: int, depth: int) 
     found, _ = discover(corpus, method, vectors=vectors, branching=branching, depth=depth,
                         hnmfk_config=HNMFkConfig(max_depth=depth))
     return found
+
+
+def pick_finished_run(key: str, purpose: str) -> tuple[str, Path, Corpus]:
+    """A select box of finished runs and the chosen run's folder and corpus; stops the page (with a note) if none."""
+    runs = list_runs()
+    finished = runs[runs["state"].isin(["complete", "stopped"])] if not runs.empty else runs
+    if finished.empty:
+        st.info(f"No finished run yet: train one on the Align page, then {purpose} here.")
+        st.stop()
+    name = st.selectbox("Run", finished["run"].tolist(), key=key)
+    corpus = load_spec(finished.set_index("run").loc[name, "corpus"])
+    if corpus is None:
+        st.stop()
+    return name, workspace_dir() / "runs" / name, corpus

@@ -13,16 +13,7 @@ from core.maps import MAX_POINTS, cached_map, sample_rows
 from core.workspace import embedding_cache, workspace_dir
 
 st.title("Map")
-runs = ui.list_runs()
-finished = runs[runs["state"].isin(["complete", "stopped"])] if not runs.empty else runs
-if finished.empty:
-    st.info("No finished run yet: train one on the Align page, then map it here.")
-    st.stop()
-name = st.selectbox("Run", finished["run"].tolist(), key="map_run")
-folder = workspace_dir() / "runs" / name
-corpus = ui.load_spec(finished.set_index("run").loc[name, "corpus"])
-if corpus is None:
-    st.stop()
+name, folder, corpus = ui.pick_finished_run("map_run", "map it")
 docs_after = np.load(folder / "docs.npy")
 rows = np.flatnonzero(corpus.is_row)
 shown = rows[sample_rows(len(rows))]

@@ -9,19 +9,10 @@ import streamlit as st
 import ui
 from core.embeddings import load_model
 from core.index import build_index, search
-from core.workspace import embedding_cache, workspace_dir
+from core.workspace import embedding_cache
 
 st.title("Retrieve")
-runs = ui.list_runs()
-finished = runs[runs["state"].isin(["complete", "stopped"])] if not runs.empty else runs
-if finished.empty:
-    st.info("No finished run yet: train one on the Align page, then query it here.")
-    st.stop()
-name = st.selectbox("Run", finished["run"].tolist(), key="retrieve_run")
-folder = workspace_dir() / "runs" / name
-corpus = ui.load_spec(finished.set_index("run").loc[name, "corpus"])
-if corpus is None:
-    st.stop()
+name, folder, corpus = ui.pick_finished_run("retrieve_run", "query it")
 query_texts = corpus.query_texts()
 left, right = st.columns([2, 1])
 typed = left.text_input("Query", key="retrieve_query", placeholder=query_texts[0] if query_texts else "")
