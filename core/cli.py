@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from core.atomic import write_json
 from core.builtins import load_corpus
 from core.errors import InputError
 
@@ -38,18 +37,6 @@ class ProgressBars:
 
     def stage(self, name: str):
         return lambda done, total: self(name, done, total)
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def format_recall_table(metrics: dict) -> str:
@@ -109,7 +96,7 @@ def cmd_evaluate(args) -> int:
     print(f"embed {t1 - t0:.1f} s, evaluate {t2 - t1:.1f} s")
     if args.out:
         path = Path(args.out) / "metrics.json"
-        write_json_atomic(path, metrics)
+        write_json(path, metrics)
         print(f"wrote {path}")
     return 0
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from core.atomic import atomic_write
 from core.corpus import Corpus, corpus_from_frame
 from core.errors import InputError
 
@@ -151,22 +152,17 @@ def save_corpus(corpus: Corpus, path: str | os.PathLike) -> Path:
         raise InputError(str(path), f"cannot write format {''.join(path.suffixes) or '(no extension)'!r}",
                           "end the file name in .csv, .tsv, .jsonl or .parquet (optionally .gz for text formats)")
     frame = corpus.to_frame()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
+
+    def write(tmp: str) -> None:
         if fmt == ".parquet":
             frame.to_parquet(tmp, index=False)
+            return
+        if fmt in JSON_FORMATS:
+            body = frame.to_json(orient="records", lines=True, force_ascii=False)
         else:
-            if fmt in JSON_FORMATS:
-                body = frame.to_json(orient="records", lines=True, force_ascii=False)
-            else:
-                body = frame.to_csv(sep=TEXT_FORMATS[fmt], index=False, lineterminator="\n")
-            data = body.encode("utf-8")
-            with open(tmp, "wb") as f:
-                f.write(gzip.compress(data, mtime=0) if gz else data)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+            body = frame.to_csv(sep=TEXT_FORMATS[fmt], index=False, lineterminator="\n")
+        data = body.encode("utf-8")
+        Path(tmp).write_bytes(gzip.compress(data, mtime=0) if gz else data)
+
+    atomic_write(path, write)
     return path

@@ -11,13 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from core.atomic import write_npy
 from core.errors import InputError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -116,18 +116,6 @@ def encode(
     return out
 
 
-def _atomic_save(path: Path, array: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 class EmbeddingCache:
     """Embeddings on disk under `root`, one .npy per (model, normalisation, exact list of texts)."""
 
@@ -168,5 +156,5 @@ class EmbeddingCache:
             return cached
         vectors = encode(texts, load_model(model_name, device), batch_size=batch_size, normalize=normalize,
                          progress=progress)
-        _atomic_save(self.path(self.key(texts, model_name, normalize)), vectors)
+        write_npy(self.path(self.key(texts, model_name, normalize)), vectors)
         return vectors

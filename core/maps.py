@@ -6,11 +6,11 @@ run as .npy files, so a map is computed once per run.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from core.atomic import write_npy
 
 MAX_POINTS = 20_000  # documented cap: larger corpora are sampled to this many points
 
@@ -44,9 +44,5 @@ def cached_map(path: Path, vectors: np.ndarray, seed: int = 0) -> np.ndarray:
         if len(coords) == len(vectors):
             return coords
     coords = umap_2d(vectors, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        np.save(f, coords)
-    os.replace(tmp, path)
+    write_npy(path, coords)
     return coords

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import time
 from dataclasses import asdict
@@ -25,35 +24,12 @@ from pathlib import Path
 import faiss
 import numpy as np
 
+from core.atomic import atomic_write, write_json, write_npy
 from core.corpus import Corpus
 from core.evaluate import EvalConfig, evaluate_embeddings
 from core.export import export_encoder
 from core.index import build_index
 from core.train import AlignConfig, AlignResult, Callback, Trainer, _no_callback
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def write_json(path: Path, data) -> None:
-    _atomic_write(Path(path), lambda tmp: Path(tmp).write_text(json.dumps(data, indent=2, default=str)))
-
-
-def write_npy(path: Path, array: np.ndarray) -> None:
-    def write(tmp):
-        with open(tmp, "wb") as f:
-            np.save(f, array)
-
-    _atomic_write(Path(path), write)
 
 
 def read_status(folder: Path) -> dict:
@@ -105,7 +81,7 @@ def run_alignment(
         write_json(folder / "query_ids.json", [corpus.ids[i] for i in corpus.query_nodes])
         write_json(folder / "doc_ids.json", list(corpus.ids))
         index = build_index(result.docs)
-        _atomic_write(folder / "index.faiss", lambda tmp: faiss.write_index(index, tmp))
+        atomic_write(folder / "index.faiss", lambda tmp: faiss.write_index(index, tmp))
         model_path = None
         if config.encoder != "lookup":
             from core.embeddings import load_model
