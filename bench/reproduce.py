@@ -33,6 +33,13 @@ def row(name: str, metrics: dict, seconds: float, max_d: int, extra: str = "") -
     return f"| {name} | " + " | ".join(cells) + f" | {100 * metrics['recall_overall']:.1f} | {100 * metrics['recall_min']:.1f} | {seconds:.1f} |{extra}"
 
 
+def timed_row(name: str, corpus, config: AlignConfig, max_d: int, base=None) -> str:
+    """Train, evaluate on all queries, and format one table row with the wall-clock seconds it took."""
+    t = time.perf_counter()
+    r = align(corpus, config, base)
+    return row(name, evaluate_embeddings(corpus, r.queries, r.docs), time.perf_counter() - t, max_d)
+
+
 def header(max_d: int, first: str = "run") -> str:
     ds = " | ".join(f"D{d}" for d in range(max_d + 1))
     return f"| {first} | {ds} | overall | min | seconds |\n|" + "---|" * (max_d + 5)
@@ -49,16 +56,11 @@ def synthetic(args) -> None:
                            temperature_mode="divide", sampler="weights:0.85,0.1,0.04,0.01", far_threshold=2,
                            finetune_temperature=500, eval_every=50, eval_queries=156)
         for sampler in ("weights:0.85,0.1,0.04,0.01", "pairs"):
-            t = time.perf_counter()
-            r = align(corpus, replace(base, sampler=sampler))
-            m = evaluate_embeddings(corpus, r.queries, r.docs)
             label = "regular" if sampler != "pairs" else "uniform over pairs"
-            print(row(f"d={dim} standard, {label}", m, time.perf_counter() - t, 3), flush=True)
+            print(timed_row(f"d={dim} standard, {label}", corpus, replace(base, sampler=sampler), 3), flush=True)
         for factor in (1e-3, 1e-2, 1e-1):
-            t = time.perf_counter()
-            r = align(corpus, replace(base, recipe="pretrain-finetune", finetune_lr_factor=factor))
-            m = evaluate_embeddings(corpus, r.queries, r.docs)
-            print(row(f"d={dim} pretrain-finetune, lr x {factor:g}", m, time.perf_counter() - t, 3), flush=True)
+            config = replace(base, recipe="pretrain-finetune", finetune_lr_factor=factor)
+            print(timed_row(f"d={dim} pretrain-finetune, lr x {factor:g}", corpus, config, 3), flush=True)
 
 
 def mammal(args) -> None:
@@ -73,10 +75,7 @@ def mammal(args) -> None:
                              temperature_mode="divide", sampler="pairs", far_threshold=args.far, finetune_lr_factor=1e-2,
                              finetune_temperature=500, eval_every=100, eval_queries=1182)
         for recipe in ("standard", "pretrain-finetune"):
-            t = time.perf_counter()
-            r = align(corpus, replace(config, recipe=recipe))
-            m = evaluate_embeddings(corpus, r.queries, r.docs)
-            print(row(f"d={dim} {recipe}", m, time.perf_counter() - t, 9), flush=True)
+            print(timed_row(f"d={dim} {recipe}", corpus, replace(config, recipe=recipe), 9), flush=True)
     print(f"\nwhole grid: {time.perf_counter() - t_all:.1f} s")
 
 
@@ -93,11 +92,8 @@ def nouns(args) -> None:
                              batch_size=args.batch, eval_every=args.eval_every, eval_queries=2000)
         def report_evals(event: dict, dim=dim) -> None:  # print as it goes: a long run that is cut short still reports
             if event["type"] == "eval":
-                r = event["metrics"]["recall_by_distance"]
-                print(f"| d={dim} {event['phase']} step {event['step']} (validation sample) | "
-                      + " | ".join(f"{100 * r[str(d)]:.1f}" if str(d) in r else "" for d in range(9))
-                      + f" | {100 * event['metrics']['recall_overall']:.1f} | {100 * event['metrics']['recall_min']:.1f}"
-                      f" | {event['seconds']:.0f} |", flush=True)
+                print(row(f"d={dim} {event['phase']} step {event['step']} (validation sample)", event["metrics"],
+                          event["seconds"], 8), flush=True)
 
         t = time.perf_counter()
         trainer = Trainer(corpus, replace(config, recipe="pretrain-finetune"), callback=report_evals)

@@ -230,7 +230,15 @@ class Hierarchy:
         return Hierarchy(tuple(self.ids[i] for i in keep), ptr, mapped[ok].astype(np.int32))
 
     def spanning_tree(self) -> Hierarchy:
-        """The same nodes with only each node's first parent: a tree to draw a DAG as a sunburst or treemap."""
+        """The same nodes with only each node's first parent: a tree to draw a DAG as a sunburst or treemap.
+
+        Built once per hierarchy, so its ancestors and subtree sizes are computed once, not on every page rerun."""
+        return self._spanning_tree
+
+    @cached_property
+    def _spanning_tree(self) -> Hierarchy:
+        if self.is_tree:
+            return self
         first = self.parent_idx[self.parent_ptr[:-1][self.parent_count > 0]]
         ptr = np.zeros(self.n + 1, dtype=np.int64)
         np.cumsum(np.minimum(self.parent_count, 1), out=ptr[1:])
