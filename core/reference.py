@@ -1,0 +1,91 @@
+"""Link-and-walk: the simple reference every aligned encoder is measured against.
+
+Link the query to its zero-shot nearest node, return that node's ancestor chain from the corpus graph (nearest first),
+and fill the rest of the list with the query's zero-shot neighbours. It needs the graph at query time, which a dual
+encoder does not have; an aligned dual encoder that cannot match it has not learnt the hierarchy.
+
+The link is the node of the nearest key: by default the nearest document; with clause keys (core/node_keys.py), the
+nearest document or clause, which is what the memory method links through. Both are reported where a run uses clauses,
+so the reference never lacks a linking aid the method has.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from core.corpus import Corpus
+from core.evaluate import EvalConfig, heldout_mask, retrieval_metrics
+from core.hierarchy import Ancestors
+from core.index import build_index, search
+
+
+def link_and_walk(ancestors: Ancestors, linked: np.ndarray, neighbours: np.ndarray, width: int) -> np.ndarray:
+    """(m, width) ranked document ids: the ancestors of linked[i] (itself first, nearest first), then the ids of
+    neighbours[i] (zero-shot, best first) that are not in that chain; -1 pads rows that run out."""
+    linked = np.asarray(linked, dtype=np.int64)
+    m = len(linked)
+    starts, counts = ancestors.ptr[linked], np.diff(ancestors.ptr)[linked]
+    chain_width = int(counts.max(initial=0))
+    chain = np.full((m, chain_width), -1, dtype=np.int64)
+    col = np.arange(chain_width)
+    inside = col[None, :] < counts[:, None]
+    chain[inside] = ancestors.ancestor[(starts[:, None] + col[None, :])[inside]]
+    candidates = np.concatenate([chain, np.asarray(neighbours, dtype=np.int64)], axis=1)  # (m, C)
+    # keep the first occurrence of every id in a row, in order
+    order = np.argsort(candidates, axis=1, kind="stable")
+    sorted_ids = np.take_along_axis(candidates, order, axis=1)
+    repeat = np.zeros_like(sorted_ids, dtype=bool)
+    repeat[:, 1:] = sorted_ids[:, 1:] == sorted_ids[:, :-1]
+    keep = np.empty_like(repeat)
+    np.put_along_axis(keep, order, ~repeat, axis=1)
+    keep &= candidates >= 0
+    # stable-compact the kept ids to the left of each row
+    position = np.where(keep, np.cumsum(keep, axis=1) - 1, candidates.shape[1])
+    out = np.full((m, candidates.shape[1] + 1), -1, dtype=np.int64)
+    np.put_along_axis(out, position, np.where(keep, candidates, -1), axis=1)
+    out = out[:, : candidates.shape[1]]
+    if out.shape[1] < width:
+        out = np.pad(out, ((0, 0), (0, width - out.shape[1])), constant_values=-1)
+    return out[:, :width]
+
+
+def reference_ranking(
+    corpus: Corpus,
+    base_queries: np.ndarray,  # (m, d) zero-shot query vectors, one per corpus.query_nodes
+    base_docs: np.ndarray,  # (n, d) zero-shot document vectors, one per node
+    key_vectors: np.ndarray | None = None,  # (K, d) vectors of further keys (e.g. clauses) ...
+    key_owner: np.ndarray | None = None,  # (K,) ... and the node each belongs to
+    width: int | None = None,
+) -> np.ndarray:
+    """(m, width) link-and-walk rankings of every query; width defaults to what every metric needs."""
+    nodes = corpus.query_nodes
+    sizes = corpus.hierarchy.ancestors.sizes()
+    if width is None:
+        width = int(max(sizes[nodes].max(initial=1), 10, 100 if corpus.queries is not None else 0))
+    width = min(width, corpus.n)
+    _, neighbours = search(build_index(base_docs), base_queries, width)
+    linked = neighbours[:, 0]
+    if key_vectors is not None and len(key_vectors):
+        best_score, best_key = search(build_index(key_vectors), base_queries, 1)
+        doc_score = np.einsum("ij,ij->i", base_queries, base_docs[linked])
+        better = best_score[:, 0] > doc_score
+        linked = np.where(better, key_owner[best_key[:, 0]], linked)
+    return link_and_walk(corpus.hierarchy.ancestors, linked, neighbours, width)
+
+
+def reference_metrics(corpus: Corpus, ranking: np.ndarray, config: EvalConfig = EvalConfig()) -> dict:
+    """The metrics of a link-and-walk ranking, with the same keys (and `heldout`) as evaluate_embeddings."""
+    nodes = corpus.query_nodes
+    held = heldout_mask(len(nodes), config.heldout_fraction, config.seed)
+    result = retrieval_metrics(corpus, ranking, nodes, config.recall_k)
+    result["heldout"] = retrieval_metrics(corpus, ranking[held], nodes[held], config.recall_k)
+    return result
+
+
+def beats(candidate: dict, reference: dict) -> dict:
+    """Where `candidate` is at or above `reference`, distance by distance (recall-by-distance dicts of one split)."""
+    mine, theirs = candidate["recall_by_distance"], reference["recall_by_distance"]
+    behind = {d: round(theirs[d] - mine.get(d, 0.0), 6) for d in theirs if mine.get(d, 0.0) < theirs[d]}
+    return {"everywhere": not behind, "behind_at": behind,
+            "overall_gain": candidate["recall_overall"] - reference["recall_overall"],
+            "min_gain": candidate["recall_min"] - reference["recall_min"]}
