@@ -7,10 +7,6 @@ one-line message), never as a traceback.
 from __future__ import annotations
 
 import hashlib
-import io
-import json
-import zipfile
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,7 +17,8 @@ from core.corpus import Corpus
 from core.corpus_files import load_corpus_bytes
 from core.errors import InputError
 from core.jobs import TrainingJob, new_run_dir
-from core.runs import read_status
+from core.runs import FINISHED, BrokenRun, RunFolder
+from core.runs import list_runs as core_list_runs
 from core.train import AlignConfig
 from core.workspace import embedding_cache, workspace_dir
 
@@ -134,48 +131,12 @@ def current_job() -> TrainingJob | None:
 
 
 def list_runs() -> pd.DataFrame:
-    """One row per run folder in the workspace, newest first."""
-    rows = []
-    for folder in sorted((workspace_dir() / "runs").glob("*"), reverse=True):
-        config_path = folder / "config.json"
-        if not config_path.exists():
-            continue
-        config = json.loads(config_path.read_text())
-        status = read_status(folder)
-        metrics = json.loads((folder / "metrics.json").read_text()) if (folder / "metrics.json").exists() else {}
-        align = config.get("align", {})
-        after, before = metrics.get("after", {}), metrics.get("before", {})
-        rows.append({
-            "run": folder.name, "corpus": config.get("corpus"), "method": align.get("method"),
-            "encoder": align.get("encoder"), "recipe": align.get("recipe"), "state": status.get("state"),
-            "overall before": before.get("recall_overall"), "overall after": after.get("recall_overall"),
-            "held-out after": after.get("heldout", {}).get("recall_overall"),
-        })
-    return pd.DataFrame(rows)
+    """One row per run folder in the workspace, newest first; a broken run is a row that says why."""
+    return pd.DataFrame([run.summary() for run in core_list_runs(workspace_dir())])
 
 
-def run_metrics(name: str) -> dict | None:
-    path = workspace_dir() / "runs" / name / "metrics.json"
-    return json.loads(path.read_text()) if path.exists() else None
-
-
-def zip_folder(folder: Path) -> bytes:
-    """The folder as zip bytes, for a download button."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
-
-
-def zip_folder_files(folder: Path, names: list[str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in names:
-            if (folder / name).exists():
-                archive.write(folder / name, name)
-    return buffer.getvalue()
+def run_folder(name: str) -> RunFolder:
+    return RunFolder(workspace_dir() / "runs" / name)
 
 
 @st.cache_resource(show_spinner="Loading the run's model…", max_entries=2)
@@ -199,15 +160,19 @@ def discover_hierarchy(corpus: Corpus, method: str, branching: int, depth: int) 
     return found
 
 
-def pick_finished_run(key: str, purpose: str) -> tuple[str, Path, Corpus]:
-    """A select box of finished runs and the chosen run's folder and corpus; stops the page (with a note) if none."""
+def pick_finished_run(key: str, purpose: str) -> tuple[str, RunFolder, Corpus]:
+    """A select box of finished runs and the chosen run and its corpus (from the run's own snapshot); stops the page
+    with a note if there is none or the run cannot be read."""
     runs = list_runs()
-    finished = runs[runs["state"].isin(["complete", "stopped"])] if not runs.empty else runs
+    finished = runs[runs["state"].isin(FINISHED)] if not runs.empty else runs
     if finished.empty:
         st.info(f"No finished run yet: train one on the Align page, then {purpose} here.")
         st.stop()
     name = st.selectbox("Run", finished["run"].tolist(), key=key)
-    corpus = load_spec(finished.set_index("run").loc[name, "corpus"])
-    if corpus is None:
+    run = run_folder(name)
+    try:
+        corpus = run.corpus
+    except BrokenRun as e:
+        st.error(str(e), icon=":material/error:")
         st.stop()
-    return name, workspace_dir() / "runs" / name, corpus
+    return name, run, corpus

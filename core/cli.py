@@ -1,4 +1,4 @@
-"""`python -m core`: the engine from the command line (info, evaluate, export, bench).
+"""`python -m core`: the engine from the command line (info, evaluate, export, align, hierarchy, bench).
 
 Bad input ends with one line on stderr starting with `error:` and exit code 2, never a traceback.
 """
@@ -87,12 +87,19 @@ def cmd_evaluate(args) -> int:
                                  seed=args.seed, progress=bars)
     t1 = time.perf_counter()
     metrics = evaluate_embeddings(corpus, queries, docs, config, progress=bars.stage("search"))
+    if not (args.model or "").startswith("gaussian"):
+        from core.reference import reference_metrics, reference_ranking
+
+        metrics["reference"] = reference_metrics(corpus, reference_ranking(corpus, queries, docs), config)
     t2 = time.perf_counter()
     metrics.update(corpus=corpus.name, model=args.model or "all-MiniLM-L6-v2",
                    seconds={"embed": round(t1 - t0, 2), "evaluate": round(t2 - t1, 2)})
     print(f"{corpus.name}: {len(corpus.query_nodes):,} queries ({metrics['heldout']['queries']:,} held out), "
           f"{corpus.n:,} documents, model {metrics['model']}")
     print(format_recall_table(metrics))
+    if "reference" in metrics:
+        print("held-out queries, zero-shot next to the link-and-walk reference:")
+        print(format_comparison({"zero-shot": metrics["heldout"], "link-and-walk": metrics["reference"]["heldout"]}))
     print(f"embed {t1 - t0:.1f} s, evaluate {t2 - t1:.1f} s")
     if args.out:
         path = Path(args.out) / "metrics.json"
@@ -110,58 +117,117 @@ def cmd_export(args) -> int:
     return 0
 
 
-def format_before_after(before: dict, after: dict) -> str:
-    """Recall by distance before and after alignment, on all queries and on the held-out ones."""
-    lines = [f"{'distance':>8} {'pairs':>9} {'before':>7} {'after':>7} {'held-out before':>16} {'held-out after':>15}"]
-    hb, ha = before["heldout"], after["heldout"]
-    for d, pairs in before["pairs_by_distance"].items():
-        lines.append(f"{d:>8} {pairs:>9} {before['recall_by_distance'][d]:>7.1%} {after['recall_by_distance'][d]:>7.1%} "
-                     f"{hb['recall_by_distance'].get(d, float('nan')):>16.1%} {ha['recall_by_distance'].get(d, float('nan')):>15.1%}")
-    for key, name in (("recall_overall", "overall"), ("recall_min", "min")):
-        lines.append(f"{name:>8} {'':>9} {before[key]:>7.1%} {after[key]:>7.1%} {hb[key]:>16.1%} {ha[key]:>15.1%}")
+def format_comparison(columns: dict[str, dict]) -> str:
+    """Recall by distance of several evaluations side by side (one split), overall and min at the end."""
+    names = list(columns)
+    first = columns[names[0]]
+    widths = [max(9, len(n) + 1) for n in names]
+    lines = [f"{'distance':>8} {'pairs':>8} " + " ".join(f"{n:>{w}}" for n, w in zip(names, widths))]
+    for d, pairs in first["pairs_by_distance"].items():
+        cells = [f"{columns[n]['recall_by_distance'].get(d, float('nan')):>{w}.1%}" for n, w in zip(names, widths)]
+        lines.append(f"{d:>8} {pairs:>8} " + " ".join(cells))
+    for key, label in (("recall_overall", "overall"), ("recall_min", "min")):
+        lines.append(f"{label:>8} {'':>8} " + " ".join(f"{columns[n][key]:>{w}.1%}" for n, w in zip(names, widths)))
     return "\n".join(lines)
 
 
+def verdict_lines(summary: dict) -> list[str]:
+    """One plain sentence per comparison of a run's held-out recall."""
+    out = []
+    for key, verdict in summary.items():
+        if not key.startswith("heldout_vs_"):
+            continue
+        name = key.removeprefix("heldout_vs_").replace("_", " ")
+        if verdict["everywhere"]:
+            out.append(f"held-out: at or above {name} at every distance (overall {verdict['overall_gain']:+.1%})")
+        else:
+            behind = ", ".join(f"distance {d} by {gap:.1%}" for d, gap in verdict["behind_at"].items())
+            out.append(f"held-out: BELOW {name} at {behind} (overall {verdict['overall_gain']:+.1%})")
+    return out
+
+
+class StopOnInterrupt:
+    """The first Ctrl-C asks the run to stop (best checkpoint kept, every file written, status 'stopped'), as the app's
+    Stop button does; a second Ctrl-C aborts."""
+
+    def __init__(self, stop):
+        self.stop, self.previous = stop, None
+
+    def __enter__(self):
+        import signal
+
+        def handler(signum, frame):
+            if self.stop.is_set():
+                raise KeyboardInterrupt
+            self.stop.set()
+            print("\nstopping: keeping the best checkpoint and writing the run (Ctrl-C again to abort)", file=sys.stderr)
+
+        self.previous = signal.signal(signal.SIGINT, handler)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
 def cmd_align(args) -> int:
+    import threading
     from dataclasses import fields, replace
 
+    from core.config import AlignConfig
     from core.corpus_embeddings import embed_corpus
-    from core.runs import run_alignment
-    from core.train import AlignConfig, steps_for_epochs
+    from core.runs import prepare_out, run_alignment
+    from core.train import steps_for_epochs
     from core.workspace import embedding_cache
 
-    corpus = load_corpus(args.corpus)
     values = {f.name: getattr(args, f.name) for f in fields(AlignConfig) if getattr(args, f.name, None) is not None}
-    config = AlignConfig(**values)
-    config.validate()
+    config = AlignConfig(**values).resolved()  # every option checked before anything is loaded or written
+    prepare_out(args.out, args.overwrite)
+    corpus = load_corpus(args.corpus)
     if args.epochs is not None:
+        if args.epochs <= 0:
+            raise InputError(f"--epochs {args.epochs}", "must be a positive number", "give e.g. --epochs 2")
         config = replace(config, steps=steps_for_epochs(corpus, config, args.epochs))
     bars = ProgressBars(not args.quiet)
-    base = None
-    if config.encoder != "lookup":
-        base = embed_corpus(corpus, config.model, embedding_cache(args.workspace), device=config.device, progress=bars)
-    from tqdm import tqdm
+    stop = threading.Event()
+    with StopOnInterrupt(stop):
+        base = None
+        if config.encoder != "lookup":
+            base = embed_corpus(corpus, config.model, embedding_cache(args.workspace), device=config.device,
+                                clauses=config.uses_clauses, progress=bars)
+        from tqdm import tqdm
 
-    bar = tqdm(total=1, desc=f"{config.method}/{config.encoder}", unit="step", file=sys.stderr, disable=args.quiet)
-    last = {"overall": None}
+        bar = tqdm(total=1, desc=f"{config.method}/{config.encoder}", unit="step", file=sys.stderr, disable=args.quiet)
+        last = {"overall": None}
 
-    def on_event(event: dict) -> None:
-        if event["type"] == "start":
-            bar.reset(total=event["total_steps"])
-        elif event["type"] == "step":
-            bar.update(event["step"] - bar.n)
-            bar.set_postfix(loss=f"{event['loss']:.3f}", val=last["overall"], phase=event["phase"], refresh=False)
-        elif event["type"] == "eval":
-            last["overall"] = f"{event['metrics']['recall_overall']:.3f}"
+        def on_event(event: dict) -> None:
+            if event["type"] == "start":
+                bar.reset(total=event["total_steps"])
+            elif event["type"] == "step":
+                bar.update(event["step"] - bar.n)
+                bar.set_postfix(loss=f"{event['loss']:.3f}", val=last["overall"], phase=event["phase"], refresh=False)
+            elif event["type"] == "eval":
+                last["overall"] = f"{event['metrics']['recall_overall']:.3f}"
 
-    result = run_alignment(corpus, config, args.out, base, callback=on_event)
-    bar.close()
+        result = run_alignment(corpus, config, args.out, base, callback=on_event, stop=stop, overwrite=True)
+        bar.close()
     metrics = json.loads((Path(args.out) / "metrics.json").read_text())
     split = result.split
-    print(f"{corpus.name}: {config.method}, {config.encoder}, {config.recipe}; {split['train']:,} training queries "
-          f"({split['train_pairs']:,} pairs), {split['validation']:,} validation, {split['heldout']:,} held out"
+    print(f"{corpus.name}: {config.method}, {config.encoder}, {config.recipe}; {split['train']:,} training queries, "
+          f"{split['validation']:,} validation, {split['heldout']:,} held out"
           + (" (lookup tables: held-out queries are untrained, so validation is in-sample)" if split["validation_in_sample"] else ""))
-    print(format_before_after(metrics["before"], metrics["after"]))
+    split_key = "all queries (in-sample)" if split["validation_in_sample"] else "held-out queries"
+    columns = {"zero-shot" if config.encoder != "lookup" else "before": metrics["before"], "after": metrics["after"]}
+    for name in ("reference", "reference_clauses"):
+        if name in metrics:
+            columns["link-and-walk" + (" (clauses)" if name.endswith("clauses") else "")] = metrics[name]
+    pick = (lambda m: m) if split["validation_in_sample"] else (lambda m: m["heldout"])
+    print(f"recall by distance, {split_key}:")
+    print(format_comparison({k: pick(v) for k, v in columns.items()}))
+    for line in [] if split["validation_in_sample"] else verdict_lines(metrics["summary"]):
+        print(line)
     print(f"{result.seconds:.1f} s, best checkpoint at step {result.best_step}" + (", stopped early" if result.stopped else ""))
     print(f"wrote {args.out}")
     return 0
@@ -170,22 +236,21 @@ def cmd_align(args) -> int:
 def add_config_options(parser: argparse.ArgumentParser) -> None:
     """One --option per AlignConfig field, with its comment as help, so every knob is reachable and recorded."""
     import re
-    from dataclasses import MISSING, fields
+    from dataclasses import fields
 
-    from core.train import AlignConfig
+    from core.config import AlignConfig
 
-    source = Path(__file__).with_name("train.py").read_text()
+    source = Path(__file__).with_name("config.py").read_text()
     for f in fields(AlignConfig):
         match = re.search(rf"^    {f.name}: .*?# (.*)$", source, re.M)
-        help_text = (match[1] if match else "") + f" (default {f.default})"
+        help_text = (match[1] if match else "") + ("" if f.default is None else f" (default {f.default})")
         flag = "--" + f.name.replace("_", "-")
-        if isinstance(f.default, bool):
+        kind = str(f.type)
+        if "bool" in kind:
             parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=None, help=help_text)
-        elif f.default is MISSING or f.default is None:
-            kind = int if f.name.endswith("steps") else str
-            parser.add_argument(flag, type=kind, default=None, help=help_text)
         else:
-            parser.add_argument(flag, type=type(f.default), default=None, help=help_text)
+            parser.add_argument(flag, type=int if "int" in kind else float if "float" in kind else str, default=None,
+                                help=help_text)
 
 
 def cmd_hierarchy(args) -> int:
@@ -269,7 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("align", help="train hierarchy-aligned embeddings and write a run folder")
     p.add_argument("corpus", help=corpus_help)
-    p.add_argument("--out", required=True, help="run folder to write")
+    p.add_argument("--out", required=True, help="run folder to write (new or empty)")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("--epochs", type=float, default=None, help="passes over the training pairs; sets --steps")
     p.add_argument("--workspace", help="where caches live (default ./workspace or $HIERALIGN_WORKSPACE)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -12,12 +13,26 @@ from core.corpus import Corpus
 from core.embeddings import EmbeddingCache
 from core.errors import InputError
 from core.gaussian import gaussian_embeddings
+from core.node_keys import node_keys
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
     pass
+
+
+@dataclass(frozen=True)
+class BaseVectors:
+    """The frozen base model's view of a corpus: what text encoders start from and the references use."""
+
+    queries: np.ndarray  # (m, D) unit vectors of corpus.query_texts()
+    docs: np.ndarray  # (n, D) unit vectors of every node's document
+    clause_vectors: np.ndarray | None = None  # (K, D) unit vectors of the documents' clauses (core/node_keys.py)
+    clause_owner: np.ndarray | None = None  # (K,) node of each clause
+
+    def __iter__(self):  # unpacks as the (queries, docs) pair older code expects
+        return iter((self.queries, self.docs))
 
 
 def embed_corpus(
@@ -27,14 +42,21 @@ def embed_corpus(
     *,
     device: str = "auto",
     seed: int = 0,
+    clauses: bool = False,
     progress: Progress = _no_progress,
-) -> tuple[np.ndarray, np.ndarray]:
-    """(query vectors for corpus.query_nodes, document vectors for every node), unit-normalised float32."""
+) -> BaseVectors:
+    """Unit-normalised float32 vectors of the queries (corpus.query_nodes), every document, and optionally clauses."""
     if model and model.startswith("gaussian"):
         m = re.fullmatch(r"gaussian:(\d+)", model)
         if not m or int(m[1]) < 1:
             raise InputError(f"model {model!r}", "not a reference-encoder name", "write gaussian:D with a dimension D, e.g. gaussian:256")
-        return gaussian_embeddings(corpus.hierarchy.ancestors, corpus.query_nodes, corpus.n, int(m[1]), seed)
+        return BaseVectors(*gaussian_embeddings(corpus.hierarchy.ancestors, corpus.query_nodes, corpus.n, int(m[1]), seed))
     queries = cache.encode(corpus.query_texts(), model, device=device, progress=lambda d, t: progress("encode queries", d, t))
     docs = cache.encode(list(corpus.texts), model, device=device, progress=lambda d, t: progress("encode documents", d, t))
-    return queries, docs
+    if not clauses:
+        return BaseVectors(queries, docs)
+    keys = node_keys(corpus.texts, "clauses")
+    extra = list(keys.texts[corpus.n:])
+    vectors = cache.encode(extra, model, device=device, progress=lambda d, t: progress("encode clauses", d, t)) if extra \
+        else np.zeros((0, docs.shape[1]), dtype=np.float32)
+    return BaseVectors(queries, docs, vectors, keys.owner[corpus.n:])

@@ -1,11 +1,14 @@
-"""The three encoder modes the training loop drives through one interface.
+"""The encoder modes the training loop drives through one interface.
 
 - lookup: one free vector per query and per document (the HR paper's setting); no text involved.
 - adapter: frozen base embeddings (cached) plus a small trainable head, query and document heads shared or separate.
   The head starts as the identity (its last layer is zero), so training starts from the zero-shot model.
 - finetune: the whole sentence-transformers model is trained on the texts.
+- memory: a query attends over the corpus's nodes and reads out their learned values (core/memory.py).
 
-Every encoder maps query positions (rows of the corpus's query_nodes) and document ids (node indices) to vectors.
+Every encoder maps query positions and document ids (node indices) to vectors. A query position indexes the
+encoder's query table: positions 0..m-1 are the corpus's query_nodes; with `doc_queries`, positions m..m+n-1 are
+the documents of nodes 0..n-1 used as extra training queries.
 """
 
 from __future__ import annotations
@@ -45,21 +48,26 @@ class Head(nn.Module):
 
 
 class LookupEncoder(nn.Module):
-    """Free vectors; `normalize` returns unit vectors (for the 'scale' temperature mode)."""
+    """Free vectors; with normalize=True (cosine similarity) it returns unit vectors, so search ranks as training did."""
 
     mode = "lookup"
 
-    def __init__(self, n_queries: int, n_docs: int, dim: int, seed: int = 0, init_scale: float = 1.0):
+    def __init__(self, n_queries: int, n_docs: int, dim: int, seed: int = 0, init_scale: float = 1.0,
+                 normalize: bool = False):
         super().__init__()
         g = torch.Generator().manual_seed(seed)
         self.query_table = nn.Parameter(torch.randn(n_queries, dim, generator=g) * init_scale)
         self.doc_table = nn.Parameter(torch.randn(n_docs, dim, generator=g) * init_scale)
+        self.normalize = normalize
 
-    def queries(self, rows: torch.Tensor) -> torch.Tensor:
-        return self.query_table[rows]
+    def _out(self, x: torch.Tensor) -> torch.Tensor:
+        return F.normalize(x, dim=-1) if self.normalize else x
+
+    def queries(self, positions: torch.Tensor) -> torch.Tensor:
+        return self._out(self.query_table[positions])
 
     def docs(self, ids: torch.Tensor | None = None) -> torch.Tensor:
-        return self.doc_table if ids is None else self.doc_table[ids]
+        return self._out(self.doc_table if ids is None else self.doc_table[ids])
 
 
 class AdapterEncoder(nn.Module):
@@ -93,8 +101,8 @@ class AdapterEncoder(nn.Module):
             y = torch.cat([y, math.sqrt(self.base_weight) * x], dim=-1)
         return F.normalize(y, dim=-1) if self.normalize else y
 
-    def queries(self, rows: torch.Tensor) -> torch.Tensor:
-        return self._out(self.query_head, self.base_q[rows])
+    def queries(self, positions: torch.Tensor) -> torch.Tensor:
+        return self._out(self.query_head, self.base_q[positions])
 
     def docs(self, ids: torch.Tensor | None = None) -> torch.Tensor:
         return self._out(self.doc_head, self.base_d if ids is None else self.base_d[ids])
@@ -130,8 +138,8 @@ class FinetuneEncoder(nn.Module):
         features = {k: v.to(device) for k, v in features.items() if isinstance(v, torch.Tensor)}
         return self.model(features)["sentence_embedding"]
 
-    def queries(self, rows: torch.Tensor) -> torch.Tensor:
-        return self._encode([self.query_texts[i] for i in rows.tolist()])
+    def queries(self, positions: torch.Tensor) -> torch.Tensor:
+        return self._encode([self.query_texts[i] for i in positions.tolist()])
 
     def docs(self, ids: torch.Tensor | None = None) -> torch.Tensor:
         if ids is None:
@@ -154,14 +162,16 @@ class FinetuneEncoder(nn.Module):
 
 
 @torch.no_grad()
-def encode_all(encoder: nn.Module, n_queries: int, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
-    """(query vectors, document vectors) as float32 numpy, in eval mode, batched."""
+def encode_all(encoder: nn.Module, n_queries: int | np.ndarray, batch: int = 4096) -> tuple[np.ndarray, np.ndarray]:
+    """(query vectors, document vectors) as float32 numpy, in eval mode, batched. `n_queries` is a count (positions
+    0..n-1) or the array of query positions wanted (e.g. only the validation queries)."""
     was_training = encoder.training
     encoder.eval()
     if isinstance(encoder, FinetuneEncoder):
         batch = min(batch, 256)  # transformer activations, not table lookups
-    rows = torch.arange(n_queries)
-    queries = torch.cat([encoder.queries(rows[i : i + batch]) for i in range(0, n_queries, batch)] or [torch.zeros(0)])
+    positions = torch.arange(n_queries) if np.ndim(n_queries) == 0 else torch.as_tensor(n_queries, dtype=torch.long)
+    queries = torch.cat([encoder.queries(positions[i : i + batch]) for i in range(0, len(positions), batch)]
+                        or [torch.zeros(0)])
     if isinstance(encoder, FinetuneEncoder):
         encoder.refresh_bank()
     docs = encoder.docs()

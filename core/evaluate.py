@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from core.corpus import Corpus
+from core.hierarchy import Hierarchy
 from core.index import build_index, search
 from core.metrics import knn_macro_f1, precision_at_k, query_metrics, recall_by_distance, target_ranks
 
@@ -48,9 +49,12 @@ def retrieval_metrics(corpus: Corpus, retrieved: np.ndarray, query_nodes: np.nda
     return out
 
 
-def level_metrics(corpus: Corpus, doc_vectors: np.ndarray, rows: np.ndarray, config: EvalConfig) -> dict:
-    """Per tree level: precision@k of a document's nearest other documents sharing its label, and kNN macro-F1."""
-    h = corpus.hierarchy
+def level_metrics(corpus: Corpus, doc_vectors: np.ndarray, rows: np.ndarray, config: EvalConfig,
+                  tree: Hierarchy | None = None) -> dict:
+    """Per tree level: precision@k of a document's nearest other documents sharing its label, and kNN macro-F1.
+
+    A DAG is read through `tree` (default: its spanning tree, each node under its first parent)."""
+    h = tree if tree is not None else corpus.hierarchy.spanning_tree()
     all_rows = np.flatnonzero(corpus.is_row)
     labels = h.level_labels()
     index = build_index(doc_vectors[all_rows], config.index)
@@ -101,7 +105,7 @@ def evaluate_embeddings(
     held = heldout_mask(len(query_nodes), config.heldout_fraction, config.seed)
     result = retrieval_metrics(corpus, retrieved, query_nodes, config.recall_k)
     result["heldout"] = retrieval_metrics(corpus, retrieved[held], query_nodes[held], config.recall_k)
-    if corpus.hierarchy.is_tree and corpus.hierarchy.max_depth > 0:
+    if corpus.hierarchy.max_depth > 0:  # levels of a tree, or of a DAG's spanning tree
         rows = np.flatnonzero(corpus.is_row)
         result["levels"] = level_metrics(corpus, doc_vectors, rows, config)
         held_nodes = np.zeros(corpus.n, dtype=bool)

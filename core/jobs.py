@@ -20,8 +20,18 @@ from core.train import AlignConfig
 
 
 def new_run_dir(workspace: Path, config: AlignConfig) -> Path:
+    """A new, empty run folder under <workspace>/runs; created here (exist_ok=False), so two sessions never share one."""
+    root = Path(workspace) / "runs"
+    root.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(workspace) / "runs" / f"{stamp}-{config.method}-{config.encoder}-{uuid.uuid4().hex[:6]}"
+    for _ in range(100):
+        folder = root / f"{stamp}-{config.method}-{config.encoder or 'default'}-{uuid.uuid4().hex[:6]}"
+        try:
+            folder.mkdir(exist_ok=False)
+            return folder
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a new run folder under {root}")
 
 
 @dataclass
@@ -54,13 +64,14 @@ class TrainingJob:
         from core.runs import run_alignment
 
         try:
-            if self.base is None and self.config.encoder != "lookup":
+            config = self.config.resolved()
+            if self.base is None and config.encoder != "lookup":
                 from core.corpus_embeddings import embed_corpus
                 from core.workspace import embedding_cache
 
                 self.state = "encoding"
-                self.base = embed_corpus(self.corpus, self.config.model, embedding_cache(self.workspace),
-                                         device=self.config.device,
+                self.base = embed_corpus(self.corpus, config.model, embedding_cache(self.workspace), device=config.device,
+                                         clauses=config.uses_clauses,
                                          progress=lambda stage, d, t: self._on_event({"type": "encode", "stage": stage,
                                                                                       "done": d, "total": t}))
             result = run_alignment(self.corpus, self.config, self.folder, self.base, callback=self._on_event,

@@ -73,8 +73,9 @@ def reference_ranking(
     return link_and_walk(corpus.hierarchy.ancestors, linked, neighbours, width)
 
 
-def reference_metrics(corpus: Corpus, ranking: np.ndarray, config: EvalConfig = EvalConfig()) -> dict:
+def reference_metrics(corpus: Corpus, ranking: np.ndarray, config: EvalConfig | None = None) -> dict:
     """The metrics of a link-and-walk ranking, with the same keys (and `heldout`) as evaluate_embeddings."""
+    config = config or EvalConfig()
     nodes = corpus.query_nodes
     held = heldout_mask(len(nodes), config.heldout_fraction, config.seed)
     result = retrieval_metrics(corpus, ranking, nodes, config.recall_k)

@@ -1,40 +1,77 @@
 """A training run on disk: one folder that is readable at every moment, even if the process is killed.
 
-    status.json     state: incomplete (written first) -> complete | stopped | failed (with the error)
-    config.json     the AlignConfig, the corpus, the split sizes
+    status.json     state: incomplete (written first, with pid and host) -> complete | stopped | failed (with the error)
+    config.json     the resolved AlignConfig (every default filled in), the corpus name and hash, the split sizes
+    corpus.parquet  a snapshot of the corpus, so the run opens after a restart whatever happened to its source
     metrics.jsonl   one line per validation evaluation (appended as training goes)
-    metrics.json    before (zero-shot or initial) and after, each with evaluate's keys, heldout included
+    metrics.json    before (zero-shot), after, reference (link-and-walk) and summary; each with evaluate's keys
     queries.npy     aligned query vectors, one per corpus.query_nodes (ids in query_ids.json)
     docs.npy        aligned document vectors, one per node (ids in doc_ids.json)
     index.faiss     FAISS inner-product index over docs.npy
-    model/          the sentence-transformers folder (adapter and finetune; lookup tables have no text model)
+    model/          the sentence-transformers folder (text encoders; lookup tables have no text model)
 
-Every file is written to a temporary name and renamed into place.
+Every file is written to a temporary name and renamed into place. `RunFolder` is the one reader: the pages and the
+command line ask it for a run's config, metrics, vectors, corpus and model, and never name a file themselves.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
+import socket
 import threading
 import time
 from dataclasses import asdict
+from functools import cached_property
 from pathlib import Path
 
 import faiss
 import numpy as np
 
 from core.atomic import atomic_write, write_json, write_npy
+from core.config import AlignConfig
 from core.corpus import Corpus
+from core.corpus_embeddings import BaseVectors
+from core.errors import InputError
 from core.evaluate import EvalConfig, evaluate_embeddings
 from core.export import export_encoder
 from core.index import build_index
-from core.train import AlignConfig, AlignResult, Callback, Trainer, _no_callback
+from core.reference import beats, reference_metrics, reference_ranking
+from core.train import AlignResult, Callback, Trainer, as_base_vectors, no_callback
+
+FINISHED = ("complete", "stopped")
+EMBEDDING_FILES = ("queries.npy", "docs.npy", "query_ids.json", "doc_ids.json", "index.faiss")
 
 
-def read_status(folder: Path) -> dict:
-    path = Path(folder) / "status.json"
-    return json.loads(path.read_text()) if path.exists() else {"state": "missing"}
+def zip_paths(root: Path, paths: list[Path]) -> bytes:
+    """Files under `root` as zip bytes, named by their path relative to root."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in paths:
+            archive.write(path, path.relative_to(root).as_posix())
+    return buffer.getvalue()
+
+
+class BrokenRun(Exception):
+    """A run folder that cannot be read (a missing or damaged file); the message says which."""
+
+
+def corpus_hash(corpus: Corpus) -> str:
+    """A fingerprint of the corpus content (ids, texts, queries, links): changes when any of them changes."""
+    h = hashlib.sha256()
+    for part in (corpus.ids, corpus.texts, corpus.queries or ()):
+        for text in part:
+            h.update(text.encode("utf-8"))
+            h.update(b"\0")
+        h.update(b"\1")
+    h.update(corpus.hierarchy.parent_ptr.tobytes())
+    h.update(corpus.hierarchy.parent_idx.tobytes())
+    return h.hexdigest()[:16]
 
 
 def compact(metrics: dict) -> dict:
@@ -43,24 +80,216 @@ def compact(metrics: dict) -> dict:
     return {k: metrics[k] for k in keys if k in metrics}
 
 
+def process_alive(pid: int | None, host: str | None) -> bool | None:
+    """Whether the process that wrote a status is still running; None when that cannot be told (another host)."""
+    if pid is None or host != socket.gethostname():
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunFolder:
+    """The one reader (and writer) of a run folder."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def _json(self, name: str):
+        path = self.path / name
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            raise BrokenRun(f"{self.name}: {name} is missing") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise BrokenRun(f"{self.name}: {name} is damaged ({e})") from None
+
+    # --- reading ------------------------------------------------------------------------------------------------------
+
+    @property
+    def status(self) -> dict:
+        """status.json, with state 'interrupted' for an incomplete run whose process is gone, 'missing' if absent."""
+        try:
+            status = self._json("status.json")
+        except BrokenRun as e:
+            return {"state": "missing" if "missing" in str(e) else "broken", "error": str(e)}
+        if status.get("state") == "incomplete" and process_alive(status.get("pid"), status.get("host")) is False:
+            status = {**status, "state": "interrupted"}
+        return status
+
+    @property
+    def state(self) -> str:
+        return self.status.get("state", "broken")
+
+    @property
+    def config(self) -> dict:
+        return self._json("config.json")
+
+    @property
+    def align_config(self) -> AlignConfig:
+        return AlignConfig(**self.config["align"])
+
+    @property
+    def metrics(self) -> dict | None:
+        """metrics.json of a finished run, None while it trains."""
+        return self._json("metrics.json") if (self.path / "metrics.json").exists() else None
+
+    @property
+    def history(self) -> list[dict]:
+        path = self.path / "metrics.jsonl"
+        if not path.exists():
+            return []
+        lines = []
+        for line in path.read_text().splitlines():
+            try:
+                lines.append(json.loads(line))
+            except json.JSONDecodeError:
+                break  # a line cut by a kill: what came before is good
+        return lines
+
+    @property
+    def doc_ids(self) -> list[str]:
+        return self._json("doc_ids.json")
+
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """(aligned query vectors, aligned document vectors)."""
+        try:
+            return (np.load(self.path / "queries.npy", allow_pickle=False),
+                    np.load(self.path / "docs.npy", allow_pickle=False))
+        except (FileNotFoundError, ValueError) as e:
+            raise BrokenRun(f"{self.name}: the vectors cannot be read ({e})") from None
+
+    @cached_property
+    def corpus(self) -> Corpus:
+        """The corpus the run trained on, from its snapshot; checked against the run's document ids."""
+        from core.corpus_files import load_corpus_file
+
+        snapshot = self.path / "corpus.parquet"
+        if not snapshot.exists():
+            raise BrokenRun(f"{self.name}: no corpus snapshot (a run from an older version): retrain it")
+        try:
+            loaded = load_corpus_file(snapshot)
+        except InputError as e:
+            raise BrokenRun(f"{self.name}: the corpus snapshot cannot be read ({e})") from None
+        name = self.config.get("corpus", snapshot.name)
+        corpus = Corpus(name, loaded.hierarchy, loaded.texts, loaded.queries, loaded.is_row, loaded.layout)
+        if list(corpus.ids) != self.doc_ids:
+            raise BrokenRun(f"{self.name}: the corpus snapshot does not match the run's document ids")
+        return corpus
+
+    @property
+    def model_path(self) -> Path | None:
+        path = self.path / "model"
+        return path if path.is_dir() else None
+
+    def index(self) -> faiss.Index:
+        return faiss.read_index(str(self.path / "index.faiss"))
+
+    def has_vectors(self) -> bool:
+        return (self.path / "docs.npy").exists()
+
+    def metrics_bytes(self) -> bytes:
+        return (self.path / "metrics.json").read_bytes()
+
+    def zip_embeddings(self) -> bytes:
+        """The aligned vectors, their ids and the FAISS index, as zip bytes (for a download)."""
+        return zip_paths(self.path, [self.path / n for n in EMBEDDING_FILES if (self.path / n).exists()])
+
+    def zip_model(self) -> bytes:
+        """The sentence-transformers folder as zip bytes (about 90 MB for MiniLM: build it only when asked)."""
+        if self.model_path is None:
+            raise BrokenRun(f"{self.name}: this run has no text model (lookup tables)")
+        return zip_paths(self.model_path, sorted(p for p in self.model_path.rglob("*") if p.is_file()))
+
+    def summary(self) -> dict:
+        """One row for a table of runs; a broken run says why instead of raising."""
+        row = {"run": self.name, "state": self.state}
+        try:
+            config = self.config
+        except BrokenRun as e:
+            return {**row, "state": "broken", "problem": str(e)}
+        align = config.get("align", {})
+        row.update(corpus=config.get("corpus"), method=align.get("method"), encoder=align.get("encoder"),
+                   recipe=align.get("recipe"))
+        try:
+            metrics = self.metrics or {}
+        except BrokenRun as e:
+            return {**row, "state": "broken", "problem": str(e)}
+        held = {k: (metrics.get(k) or {}).get("heldout", {}) for k in ("before", "after", "reference")}
+        row.update({f"held-out {k}": v.get("recall_overall") for k, v in held.items()})
+        row["held-out min after"] = held["after"].get("recall_min")
+        verdict = (metrics.get("summary") or {}).get("heldout_vs_reference")
+        row["beats reference everywhere"] = None if verdict is None else verdict["everywhere"]
+        return row
+
+
+def list_runs(workspace: str | os.PathLike) -> list[RunFolder]:
+    """Every run folder under <workspace>/runs, newest first (hidden temporary folders skipped)."""
+    root = Path(workspace) / "runs"
+    if not root.is_dir():
+        return []
+    return [RunFolder(p) for p in sorted(root.iterdir(), reverse=True) if p.is_dir() and not p.name.startswith(".")]
+
+
+def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Check (and create) a run folder before training: one InputError line when it cannot be used."""
+    folder = Path(out)
+    if folder.exists() and not folder.is_dir():
+        raise InputError(f"--out {out}", "is an existing file, not a folder", "name a new folder for the run")
+    if folder.is_dir() and any(folder.iterdir()):
+        if not overwrite:
+            raise InputError(f"--out {out}", "is a folder that already holds files (another run's?)",
+                             "name a new folder, or pass --overwrite to replace its contents")
+        if not (folder / "status.json").exists() and not (folder / "config.json").exists():
+            raise InputError(f"--out {out}", "holds files that are not a run's, so --overwrite will not delete them",
+                             "name a new folder for the run")
+        shutil.rmtree(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as e:
+        raise InputError(f"--out {out}", f"cannot be written ({e.strerror or e})",
+                         "pick a folder you can write to") from None
+    return folder
+
+
 def run_alignment(
     corpus: Corpus,
     config: AlignConfig,
     out: str | os.PathLike,
-    base: tuple[np.ndarray, np.ndarray] | None = None,
-    callback: Callback = _no_callback,
+    base: BaseVectors | tuple | None = None,
+    callback: Callback = no_callback,
     stop: threading.Event | None = None,
+    overwrite: bool = False,
 ) -> AlignResult:
-    """Train and write the run folder; an exception marks the run failed (and is re-raised)."""
-    folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Train and write the run folder; an exception marks the run failed (and is re-raised).
+
+    Options are checked and the folder prepared before anything is written, so a bad option leaves no folder."""
+    config = config.resolved()
+    folder = prepare_out(out, overwrite)
+    base = as_base_vectors(base)
     started = time.time()
-    write_json(folder / "status.json", {"state": "incomplete", "started": started, "pid": os.getpid()})
+    write_json(folder / "status.json", {"state": "incomplete", "started": started, "pid": os.getpid(),
+                                        "host": socket.gethostname()})
     metrics_log = folder / "metrics.jsonl"
     metrics_log.write_text("")
     try:
+        from core.corpus_files import save_corpus
+
+        save_corpus(corpus, folder / "corpus.parquet")
         trainer = Trainer(corpus, config, base, stop=stop)
-        write_json(folder / "config.json", {"corpus": corpus.name, "align": asdict(config), "split": trainer.split_sizes()})
+        write_json(folder / "config.json", {"corpus": corpus.name, "corpus_hash": corpus_hash(corpus),
+                                            "align": asdict(trainer.config), "split": trainer.split_sizes()})
 
         def log_and_forward(event: dict) -> None:
             if event["type"] == "eval":
@@ -71,9 +300,15 @@ def run_alignment(
 
         trainer.callback = log_and_forward
         eval_config = EvalConfig(heldout_fraction=config.heldout_fraction, seed=config.seed)
-        from core.encoders import encode_all
+        references = reference_evaluations(corpus, base, eval_config, clauses=config.uses_clauses)
+        if base is not None:
+            before = evaluate_embeddings(corpus, base.queries, base.docs, eval_config)
+        else:
+            from core.encoders import encode_all
 
-        before = evaluate_embeddings(corpus, *encode_all(trainer.encoder, len(corpus.query_nodes)), eval_config)
+            before = evaluate_embeddings(corpus, *encode_all(trainer.encoder, len(corpus.query_nodes)), eval_config)
+        callback({"type": "baselines", "before": compact(before["heldout"]),
+                  **{k: compact(v["heldout"]) for k, v in references.items()}})
         result = trainer.run()
         after = evaluate_embeddings(corpus, result.queries, result.docs, eval_config)
         write_npy(folder / "queries.npy", result.queries)
@@ -87,13 +322,41 @@ def run_alignment(
             from core.embeddings import load_model
 
             model_path = export_encoder(result.encoder, folder / "model", load_model(config.model, "cpu"))
-        write_json(folder / "metrics.json", {"before": before, "after": after, "best_step": result.best_step,
-                                             "stopped": result.stopped, "seconds": round(result.seconds, 2),
-                                             "split": result.split})
+        write_json(folder / "metrics.json", {"before": before, "after": after, **references,
+                                             "summary": run_summary(before, after, references),
+                                             "best_step": result.best_step, "stopped": result.stopped,
+                                             "seconds": round(result.seconds, 2), "split": result.split})
         write_json(folder / "status.json", {"state": "stopped" if result.stopped else "complete", "started": started,
-                                            "finished": time.time(), "model": str(model_path) if model_path else None})
+                                            "finished": time.time(), "pid": os.getpid(), "host": socket.gethostname(),
+                                            "model": str(model_path) if model_path else None})
         return result
     except BaseException as e:
         write_json(folder / "status.json", {"state": "failed", "started": started, "finished": time.time(),
                                             "error": f"{type(e).__name__}: {e}"})
         raise
+
+
+def reference_evaluations(corpus: Corpus, base: BaseVectors | None, config: EvalConfig, clauses: bool = False) -> dict:
+    """{'reference': link-and-walk over documents, 'reference_clauses': over documents and clauses (when asked and
+    available)}; empty for lookup runs, which have no base model to link with."""
+    if base is None:
+        return {}
+    out = {"reference": reference_metrics(corpus, reference_ranking(corpus, base.queries, base.docs), config)}
+    if clauses and base.clause_vectors is not None:
+        ranking = reference_ranking(corpus, base.queries, base.docs, base.clause_vectors, base.clause_owner)
+        out["reference_clauses"] = reference_metrics(corpus, ranking, config)
+    return out
+
+
+def run_summary(before: dict, after: dict, references: dict) -> dict:
+    """Plain answers: did the run beat zero-shot and every reference at every distance, on held-out queries?"""
+    out = {"heldout_vs_zero_shot": beats(after["heldout"], before["heldout"])}
+    for name, metrics in references.items():
+        out[f"heldout_vs_{name}"] = beats(after["heldout"], metrics["heldout"])
+    verdicts = [v["everywhere"] for k, v in out.items() if k.startswith("heldout_vs_reference")]
+    out["beats_every_reference_everywhere"] = bool(verdicts) and all(verdicts)
+    return out
+
+
+def read_status(folder: str | os.PathLike) -> dict:
+    return RunFolder(folder).status

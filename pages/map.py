@@ -13,8 +13,8 @@ from core.maps import MAX_POINTS, cached_map, sample_rows
 from core.workspace import embedding_cache, workspace_dir
 
 st.title("Map")
-name, folder, corpus = ui.pick_finished_run("map_run", "map it")
-docs_after = np.load(folder / "docs.npy")
+name, run, corpus = ui.pick_finished_run("map_run", "map it")
+docs_after = run.vectors()[1]
 rows = np.flatnonzero(corpus.is_row)
 shown = rows[sample_rows(len(rows))]
 if len(rows) > MAX_POINTS:
@@ -31,7 +31,7 @@ with st.spinner("UMAP (once per run; cached on disk)…"):
     before_vectors = embedding_cache().encode(texts)
     key = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
     before = cached_map(workspace_dir() / "cache" / "maps" / f"minilm-{key}.npy", before_vectors)
-    after = cached_map(folder / f"map-{key}.npy", docs_after[shown])
+    after = cached_map(run.path / f"map-{key}.npy", docs_after[shown])
 left, right = st.columns(2)
 with left:
     st.plotly_chart(map_figure(before, colour, hover, "Before: zero-shot all-MiniLM-L6-v2"), width="stretch",

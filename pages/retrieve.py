@@ -12,7 +12,7 @@ from core.index import build_index, search
 from core.workspace import embedding_cache
 
 st.title("Retrieve")
-name, folder, corpus = ui.pick_finished_run("retrieve_run", "query it")
+name, run, corpus = ui.pick_finished_run("retrieve_run", "query it")
 query_texts = corpus.query_texts()
 left, right = st.columns([2, 1])
 typed = left.text_input("Query", key="retrieve_query", placeholder=query_texts[0] if query_texts else "")
@@ -48,13 +48,13 @@ base_docs = cache.encode(list(corpus.texts))
 base_query = load_model(None, "auto").encode([query], normalize_embeddings=True)
 _, before_ids = search(build_index(base_docs), base_query, k)
 
-docs_after = np.load(folder / "docs.npy")
-if (folder / "model").exists():
-    model = ui.cached_run_model(str(folder / "model"))
+queries_after, docs_after = run.vectors()
+if run.model_path is not None:
+    model = ui.cached_run_model(str(run.model_path))
     encode = getattr(model, "encode_query", model.encode)
     after_query = encode([query])
 elif node is not None:  # lookup tables: only the corpus's own queries have vectors
-    after_query = np.load(folder / "queries.npy")[[positions[query]]]
+    after_query = queries_after[[positions[query]]]
 else:
     after_query = None
 

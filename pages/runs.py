@@ -6,6 +6,7 @@ import streamlit as st
 
 import ui
 from core.figures import recall_by_distance_figure
+from core.runs import FINISHED
 from core.workspace import workspace_dir
 
 st.title("Runs")
@@ -18,7 +19,10 @@ chosen = st.multiselect("Compare", runs["run"].tolist(), default=runs["run"].tol
 split = st.radio("Queries", ["held-out", "all"], horizontal=True, key="runs_split")
 curves = {}
 for name in chosen:
-    metrics = ui.run_metrics(name)
+    try:
+        metrics = ui.run_folder(name).metrics
+    except ui.BrokenRun:
+        metrics = None
     if metrics is None:
         continue
     for when in ("before", "after"):
@@ -27,13 +31,13 @@ for name in chosen:
 if curves:
     st.plotly_chart(recall_by_distance_figure(curves), width="stretch", key="runs_chart")
 name = st.selectbox("Download from run", runs["run"].tolist(), key="runs_download")
-folder = workspace_dir() / "runs" / name
+run = ui.run_folder(name)
 cols = st.columns(3)
-if (folder / "metrics.json").exists():
-    cols[0].download_button("metrics.json", (folder / "metrics.json").read_bytes(), f"{name}-metrics.json")
-if (folder / "docs.npy").exists():
-    files = ["queries.npy", "docs.npy", "query_ids.json", "doc_ids.json", "index.faiss"]
-    cols[1].download_button("embeddings (zip)", lambda: ui.zip_folder_files(folder, files), f"{name}-embeddings.zip")
-if (folder / "model").exists():
+if run.state in FINISHED:
+    cols[0].download_button("metrics.json", run.metrics_bytes(), f"{name}-metrics.json")
     # zipped only when clicked: a model folder is ~90 MB and must not slow every visit to this page
-    cols[2].download_button("model folder (zip)", lambda: ui.zip_folder(folder / "model"), f"{name}-model.zip")
+    cols[1].download_button("embeddings (zip)", run.zip_embeddings, f"{name}-embeddings.zip")
+    if run.model_path is not None:
+        cols[2].download_button("model folder (zip)", run.zip_model, f"{name}-model.zip")
+else:
+    st.caption(f"Run `{name}` is {run.state}: nothing to download.")

@@ -8,7 +8,17 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.losses import flat_info_nce, hce_loss, heal_loss, heal_weights, hr_logits, hr_softmax_loss, supcon_loss
+from core.losses import (
+    code_loss,
+    flat_info_nce,
+    hce_loss,
+    heal_loss,
+    heal_weights,
+    hr_softmax_loss,
+    link_loss,
+    similarity_logits,
+    supcon_loss,
+)
 
 
 def unit(*rows):
@@ -25,7 +35,7 @@ def test_flat_is_lower_when_positives_are_closer():
 def test_flat_hand_worked_and_duplicate_masking():
     q = unit([1, 0], [0, 1])
     d = unit([1, 0], [0, 1])
-    # logits = 20 * [[1, 0], [0, 1]]: loss = log(1 + e^-20)
+    # logits = [[1, 0], [0, 1]] / 0.05: loss = log(1 + e^-20)
     assert flat_info_nce(q, d).item() == pytest.approx(math.log1p(math.exp(-20)), abs=1e-6)
     # the same document twice: without ids each query is penalised by the copy; with ids the copy is masked
     d_same = unit([1, 1], [1, 1])
@@ -37,32 +47,32 @@ def test_hr_matches_a_naive_loop():
     torch.manual_seed(0)
     q, docs = torch.randn(5, 3), torch.randn(9, 3)
     targets = torch.tensor([0, 3, 8, 3, 1])
-    for mode, temperature in (("divide", 0.7), ("scale", 20.0)):
+    for similarity, temperature in (("dot", 0.7), ("cosine", 0.05)):
         total = 0.0
         for i in range(5):
-            if mode == "divide":
+            if similarity == "dot":
                 logits = [float(q[i] @ docs[j]) / temperature for j in range(9)]
             else:
-                logits = [temperature * float(F.cosine_similarity(q[i], docs[j], dim=0)) for j in range(9)]
+                logits = [float(F.cosine_similarity(q[i], docs[j], dim=0)) / temperature for j in range(9)]
             total += -(logits[targets[i]] - math.log(sum(math.exp(v) for v in logits)))
-        assert hr_softmax_loss(q, docs, targets, temperature, mode).item() == pytest.approx(total / 5, rel=1e-5)
+        assert hr_softmax_loss(q, docs, targets, temperature, similarity).item() == pytest.approx(total / 5, rel=1e-5)
 
 
-def test_hr_weights_and_modes():
+def test_hr_weights_and_similarities():
     q, docs = torch.randn(4, 3), torch.randn(6, 3)
     targets = torch.tensor([0, 1, 2, 3])
     w = torch.tensor([1.0, 0.0, 0.0, 0.0])
-    one = F.cross_entropy(hr_logits(q[:1], docs, 2.0), targets[:1])
+    one = F.cross_entropy(similarity_logits(q[:1], docs, 2.0, "dot"), targets[:1])
     assert hr_softmax_loss(q, docs, targets, 2.0, weights=w).item() == pytest.approx(one.item(), rel=1e-6)
-    with pytest.raises(ValueError, match="temperature mode"):
-        hr_logits(q, docs, 1.0, "multiply")
+    with pytest.raises(ValueError, match="similarity"):
+        similarity_logits(q, docs, 1.0, "multiply")
 
 
 def test_hr_is_lower_when_the_target_is_closer():
     docs = unit([1, 0], [0, 1], [-1, 0])
     close, far = unit([1, 0.05]), unit([0.2, 1])
     t = torch.tensor([0])
-    assert hr_softmax_loss(close, docs, t, 20, "scale") < hr_softmax_loss(far, docs, t, 20, "scale")
+    assert hr_softmax_loss(close, docs, t, 0.05, "cosine") < hr_softmax_loss(far, docs, t, 0.05, "cosine")
 
 
 @pytest.mark.parametrize("levels, expected", [(1, [1.0]), (3, [4 / 7, 2 / 7, 1 / 7]), (5, [16 / 31, 8 / 31, 4 / 31, 2 / 31, 1 / 31])])
@@ -85,7 +95,7 @@ def test_supcon_hand_worked():
     labels = torch.tensor([5, 5, 6])
     # anchor a: -log(e^1 / (e^1 + e^0)); same for b; c has no positive and is skipped
     expected = -math.log(math.e / (math.e + 1))
-    assert supcon_loss(z, labels, tau=1.0).item() == pytest.approx(expected, rel=1e-6)
+    assert supcon_loss(z, labels, temperature=1.0).item() == pytest.approx(expected, rel=1e-6)
     assert supcon_loss(z, torch.tensor([1, 2, 3])).item() == 0.0  # no positives anywhere
 
 
@@ -93,7 +103,7 @@ def test_heal_is_lower_when_same_branch_items_are_closer():
     labels = torch.tensor([[0, 0], [0, 1], [1, 2], [1, 3]])
     aligned = unit([1, 0.1], [1, 0.2], [-1, 0.1], [-1, 0.2])  # branch 0 left, branch 1 right
     mixed = unit([1, 0.1], [-1, 0.2], [1, 0.2], [-1, 0.1])
-    assert heal_loss(aligned, labels, tau=0.5) < heal_loss(mixed, labels, tau=0.5)
+    assert heal_loss(aligned, labels, temperature=0.5) < heal_loss(mixed, labels, temperature=0.5)
 
 
 def test_heal_ragged_options():
@@ -110,9 +120,8 @@ def test_hce_one_level_tree_is_full_softmax_info_nce():
     q, docs = torch.randn(5, 4), torch.randn(7, 4)
     targets = torch.tensor([0, 6, 2, 2, 4])
     candidates = torch.arange(7).expand(5, 1, 7)  # root -> all documents
-    tau = 0.1
-    expected = hr_softmax_loss(q, docs, targets, 1 / tau, "scale")
-    assert hce_loss(q, docs, candidates, targets[:, None], tau=tau).item() == pytest.approx(expected.item(), rel=1e-5)
+    expected = hr_softmax_loss(q, docs, targets, 0.1, "cosine")
+    assert hce_loss(q, docs, candidates, targets[:, None], temperature=0.1).item() == pytest.approx(expected.item(), rel=1e-5)
 
 
 def test_hce_sums_levels_and_ignores_padding():
@@ -124,7 +133,49 @@ def test_hce_sums_levels_and_ignores_padding():
     tau = 1.0
     s = 1 / math.sqrt(2)
     level = -math.log(math.exp(s) / (math.exp(s) + math.exp(-s)))
-    assert hce_loss(q, nodes, candidates, positive, tau=tau).item() == pytest.approx(2 * level, rel=1e-5)
+    assert hce_loss(q, nodes, candidates, positive, temperature=tau).item() == pytest.approx(2 * level, rel=1e-5)
     # a level with a single candidate contributes log(1) = 0
     single = torch.tensor([[[0, -1, -1], [2, 3, -1]]])
-    assert hce_loss(q, nodes, single, positive, tau=tau).item() == pytest.approx(level, rel=1e-5)
+    assert hce_loss(q, nodes, single, positive, temperature=tau).item() == pytest.approx(level, rel=1e-5)
+
+
+def test_flat_hard_negatives_raise_the_loss_only_when_they_are_close():
+    q = unit([1, 0], [0, 1])
+    d = unit([1, 0.1], [0.1, 1])
+    easy = unit([-1, 0], [0, -1])
+    hard = unit([1, 0.05], [0.05, 1])
+    base = flat_info_nce(q, d)
+    assert flat_info_nce(q, d, hard_negatives=easy).item() == pytest.approx(base.item(), abs=1e-6)
+    assert flat_info_nce(q, d, hard_negatives=hard) > base + 0.5
+
+
+def test_code_loss_hand_worked_and_balanced():
+    # one row: two ancestors scoring 1.0 and 0.0, three sampled codes of which one is an ancestor (masked)
+    positive = torch.tensor([[1.0, 0.0]])
+    negative = torch.tensor([[0.0, 2.0, 1.0]])
+    neg_mask = torch.tensor([[True, True, False]])
+    t, b = 0.5, 0.5
+    sp = lambda x: math.log1p(math.exp(x))  # noqa: E731
+    up = (sp((b - 1.0) / t) + sp((b - 0.0) / t)) / 2
+    down = (sp((0.0 - b) / t) + sp((2.0 - b) / t)) / 2
+    got = code_loss(positive, torch.tensor([[True, True]]), negative, neg_mask, b, t)
+    assert got.item() == pytest.approx(up + down, rel=1e-6)
+    # separated codes (ancestors high, others low) cost less than mixed ones
+    good = code_loss(torch.tensor([[2.0]]), torch.tensor([[True]]), torch.tensor([[-1.0]]), torch.tensor([[True]]), b, t)
+    bad = code_loss(torch.tensor([[-1.0]]), torch.tensor([[True]]), torch.tensor([[2.0]]), torch.tensor([[True]]), b, t)
+    assert good < bad
+
+
+def test_link_loss_is_the_mean_log_posterior_of_the_true_ancestors():
+    # linked nodes j=0 (prob .75) and j=1 (.25); true ancestors a0, a1; a0 is above both links, a1 only above j=1
+    probs = torch.tensor([[0.75, 0.25]])
+    member = torch.tensor([[[True, False], [True, True]]])  # (B, k, A)
+    valid = torch.tensor([[True, True]])
+    expected = -(math.log(1.0) + math.log(0.25)) / 2
+    assert link_loss(probs, member, valid).item() == pytest.approx(expected, rel=1e-6)
+    # attention on the node whose ancestors are the true ones costs less
+    better = link_loss(torch.tensor([[0.25, 0.75]]), member, valid)
+    assert better < link_loss(probs, member, valid)
+    # padding is ignored
+    padded = link_loss(probs, torch.cat([member, member[:, :, :1]], dim=2), torch.tensor([[True, True, False]]))
+    assert padded.item() == pytest.approx(expected, rel=1e-6)

@@ -25,7 +25,7 @@ LOOKUP = dict(encoder="lookup", dim=8, lr=0.05, batch_size=64, eval_every=10)
 @pytest.fixture(scope="module")
 def minilm_base(tmp_path_factory):
     cache = embedding_cache(tmp_path_factory.mktemp("ws"))
-    return embed_corpus(TREE, None, cache)
+    return embed_corpus(TREE, None, cache, clauses=True)
 
 
 def test_training_lowers_the_loss_and_reports_increasing_steps():
@@ -39,6 +39,53 @@ def test_training_lowers_the_loss_and_reports_increasing_steps():
     assert evals[-1]["metrics"]["recall_overall"] > evals[0]["metrics"]["recall_overall"]
     assert events[0]["type"] == "start" and events[-1]["type"] == "done"
     assert result.queries.shape == (13, 8) and result.docs.shape == (13, 8)
+
+
+PLANTED = load_corpus("synthetic:4x4")  # 85 nodes
+
+
+def planted_base(seed: int = 0, dim: int = 16, noise: float = 0.3):
+    """Random unit 'document embeddings' and queries near their own document: a base model that finds a node but
+    knows nothing of its ancestors (like MiniLM on WordNet), with no model to load."""
+    rng = np.random.default_rng(seed)
+    docs = rng.standard_normal((PLANTED.n, dim)).astype(np.float32)
+    docs /= np.linalg.norm(docs, axis=1, keepdims=True)
+    queries = docs[PLANTED.query_nodes] + noise * rng.standard_normal((len(PLANTED.query_nodes), dim)).astype(np.float32)
+    return queries / np.linalg.norm(queries, axis=1, keepdims=True), docs
+
+
+OWN_METRIC_RUNS = {
+    "hr": dict(encoder="lookup", dim=8, steps=150),
+    "flat": dict(encoder="lookup", dim=8, steps=150),
+    "heal": dict(encoder="lookup", dim=8, steps=150),
+    "hce": dict(encoder="lookup", dim=8, steps=150, hce_branching=4),
+    "memory": dict(dim=8, steps=150, link_steps=0, memory_keys="documents", memory_negatives=64),
+}
+
+
+def own_metric_gain(method: str, zero_gradient: bool = False) -> tuple[float, float]:
+    """(validation score of the method's own metric before training, after training with the best checkpoint)."""
+    from core.train import Trainer
+
+    config = AlignConfig(method=method, batch_size=32, eval_every=50, **OWN_METRIC_RUNS[method])
+    trainer = Trainer(PLANTED, config, planted_base() if config.encoder != "lookup" else None)
+    start = trainer.validation_score()
+    if zero_gradient:  # a loss with no gradient effect: the check below must then fail
+        real = trainer.objective.loss
+        trainer.objective.loss = lambda phase: real(phase) * 0.0
+    trainer.run()
+    return start, trainer.validation_score()
+
+
+@pytest.mark.parametrize("method", sorted(OWN_METRIC_RUNS))
+def test_training_improves_each_methods_own_metric_on_a_planted_tree(method):
+    start, end = own_metric_gain(method)
+    assert end > start + 0.05, (method, start, end)
+
+
+def test_the_own_metric_check_fails_for_a_loss_without_gradient():
+    start, end = own_metric_gain("hr", zero_gradient=True)
+    assert end == pytest.approx(start)
 
 
 @pytest.mark.parametrize("method", ["flat", "hr", "heal", "hce"])
@@ -57,11 +104,11 @@ def test_same_seed_same_result():
 
 def test_pretrain_finetune_phases_use_far_pairs_lower_lr_and_new_temperature():
     events = []
-    config = AlignConfig(method="hr", steps=20, recipe="pretrain-finetune", finetune_steps=10, far_threshold=2,
-                         temperature=20, finetune_temperature=500, **LOOKUP)
+    config = AlignConfig(method="hr", steps=20, recipe="pretrain-finetune", far_steps=10, far_threshold=2,
+                         temperature=20, far_temperature=500, far_lr_factor=1e-3, **LOOKUP)
     align(TREE, config, callback=events.append)
     phases = [e for e in events if e["type"] == "phase"]
-    assert [p["phase"] for p in phases] == ["pretrain", "finetune"]
+    assert [p["phase"] for p in phases] == ["pretrain", "far"]
     assert phases[1]["lr"] == pytest.approx(0.05 * 1e-3) and phases[1]["temperature"] == 500
     far_pairs = sum(1 for v in range(13) for _, d in zip(*TREE.hierarchy.ancestors.of(v)) if d >= 2)
     assert phases[1]["pairs"] == far_pairs == 9
@@ -135,7 +182,7 @@ def test_export_of_a_perturbed_head_is_exact(tmp_path, minilm_base, head, shared
         for p in encoder.parameters():
             p.add_(0.3 * torch.randn_like(p))
     queries, docs = encode_all(encoder, TREE.n)
-    assert not np.allclose(docs[:, :384], minilm_base[1], atol=1e-2)
+    assert not np.allclose(docs[:, :384], minilm_base.docs, atol=1e-2)
     export_encoder(encoder, tmp_path / "model", load_model(None, "cpu"))
     from sentence_transformers import SentenceTransformer
 
@@ -183,28 +230,70 @@ def test_hce_co_training_never_keeps_a_tree_that_lowered_validation():
 
     config = AlignConfig(method="hce", hce_branching=3, hce_rebuild_every=10, steps=40, **LOOKUP)
     trainer = Trainer(load_corpus("synthetic:3x4"), config)
+    hce = trainer.objective
     # validation at the boundaries (steps 10, 20, 30): the tree built at 10 lowers it by 20 (0.8 -> 0.6), so it is
     # dropped (re-scored 0.8 after the restore); the tree built at 20 raises it by 30 (0.9), so it is kept
     scripted = iter([0.8, 0.6, 0.8, 0.9])
-    trainer._co_train_score = lambda: next(scripted)
-    initial_tree = copy.deepcopy(trainer.tree)
+    trainer.validation_score = lambda: next(scripted)
+    initial_parents = [p.copy() for p in hce.hce.tree.parent]
     seen, events = {}, []
     trainer.callback = events.append
-    real_co_train = trainer._co_train
+    real_after_step = hce.after_step
 
-    def co_train(step):
+    def after_step(step, total):
         if step == 10:
-            seen["params at 10"] = copy.deepcopy(trainer._state())
-        changed = real_co_train(step)
+            seen["params at 10"] = trainer.checkpoint()
+        changed = real_after_step(step, total)
         if step == 20:
-            seen["went on from"] = copy.deepcopy(trainer._tree_trial[1])
+            seen["went on from"] = copy.deepcopy(hce.trial[1])
         return changed
 
-    trainer._co_train = co_train
+    hce.after_step = after_step
     trainer.run()
     trials = [(t["kept"], t["before"], t["after"], t.get("restored")) for t in events if "kept" in t]
     assert trials == [(False, 0.8, 0.6, 0.8), (True, 0.8, 0.9, None)]
-    restored = seen["went on from"]
-    assert all(np.array_equal(a, b) for a, b in zip(restored["tree"].parent, initial_tree.parent))
+    # at step 20 the rejected tree gave way to the one in use at step 10 (the initial tree), with step 10's parameters
+    went_on_from = seen["went on from"]
+    assert all(np.array_equal(a, b) for a, b in zip(went_on_from["tree"].tree.parent, initial_parents))
     for name, value in seen["params at 10"]["encoder"].items():
-        assert torch.equal(restored["params"]["encoder"][name], value)
+        assert torch.equal(went_on_from["params"]["encoder"][name], value)
+
+
+def test_memory_export_reloads_and_reproduces_the_run(tmp_path, minilm_base):
+    from sentence_transformers import SentenceTransformer
+
+    config = AlignConfig(method="memory", dim=6, steps=20, link_steps=10, batch_size=8, eval_every=10)
+    result = run_alignment(TREE, config, tmp_path / "run", minilm_base)
+    assert result.docs.shape == (13, 6 + 384)  # codes, then the base vector scaled by sqrt(base_weight)
+    model = SentenceTransformer(str(tmp_path / "run" / "model"), device="cpu")
+    queries = model.encode_query(TREE.query_texts())
+    docs = model.encode_document(list(TREE.texts))
+    assert np.allclose(queries, result.queries, atol=1e-4) and np.allclose(docs, result.docs, atol=1e-4)
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert {"before", "after", "reference", "reference_clauses", "summary"} <= set(metrics)
+    assert metrics["reference"]["heldout"]["pairs_by_distance"] == metrics["after"]["heldout"]["pairs_by_distance"]
+
+
+def test_memory_with_one_code_per_node_scores_the_exact_posterior(minilm_base):
+    """Orthonormal codes: <query, code_a> = the attention on nodes at or below a = P(a is an ancestor); a document's
+    vector is its attention-weighted mix of codes, so <query, doc_a> = sum_b w_ab P(b is an ancestor)."""
+    import torch
+
+    from core.train import Trainer
+
+    trainer = Trainer(TREE, AlignConfig(method="memory", link_steps=0, base_weight=0.0), minilm_base)
+    enc = trainer.encoder
+    assert trainer.config.dim == TREE.n  # one code per node for a small corpus
+    enc.eval()
+    with torch.no_grad():
+        probs = torch.softmax(enc.link_logits(enc.base_q), dim=1).numpy()  # (m, keys)
+        scores = (enc.queries(torch.arange(len(TREE.query_nodes))) @ enc.docs().T).numpy()
+        doc_weights = enc.doc_weights(enc.base_d).numpy()  # (n, n)
+    node_probs = np.zeros((len(probs), TREE.n))
+    np.add.at(node_probs.T, enc.owner.numpy(), probs.T)
+    anc = TREE.hierarchy.ancestors
+    posterior = np.zeros_like(node_probs)
+    for v in range(TREE.n):  # P(a in anc(v)): attention on every node at or below a
+        for a in anc.of(v)[0]:
+            posterior[:, a] += node_probs[:, v]
+    assert np.allclose(scores, posterior @ doc_weights.T, atol=1e-5)

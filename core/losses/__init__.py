@@ -4,11 +4,16 @@
 - hr: softmax of a query against ALL documents (Hierarchical Retrieval paper)
 - heal: level-weighted supervised contrastive (HEAL)
 - hce: sibling softmax down a tree (Hierarchical Corpus Encoder)
+- memory: the memory method's code and link losses
+
+Every loss turns vectors into logits the same way: similarity / temperature (core/losses/similarity.py).
 """
 
 from core.losses.flat import flat_info_nce
 from core.losses.hce import hce_loss
 from core.losses.heal import heal_loss, heal_weights, supcon_loss
-from core.losses.hr import hr_logits, hr_softmax_loss
+from core.losses.hr import hr_softmax_loss
+from core.losses.memory import code_loss, link_loss
+from core.losses.similarity import similarity_logits
 
-__all__ = ["flat_info_nce", "hce_loss", "heal_loss", "heal_weights", "hr_logits", "hr_softmax_loss", "supcon_loss"]
+__all__ = ["code_loss", "link_loss", "flat_info_nce", "hce_loss", "heal_loss", "heal_weights", "hr_softmax_loss", "similarity_logits", "supcon_loss"]

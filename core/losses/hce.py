@@ -17,14 +17,14 @@ def hce_loss(
     node_vectors: torch.Tensor,  # (M, d) vectors of all tree nodes that appear as candidates
     candidates: torch.Tensor,  # (B, L, C) node indices into node_vectors, -1 = padding
     positive: torch.Tensor,  # (B, L) position of the path node within candidates[b, l]
-    tau: float = 0.05,
+    temperature: float = 0.05,
     normalize: bool = True,
 ) -> torch.Tensor:
     """Sum over levels, mean over queries, of the sibling-softmax cross-entropy; levels with one candidate add 0."""
     if normalize:
         queries, node_vectors = F.normalize(queries, dim=-1), F.normalize(node_vectors, dim=-1)
     valid = candidates >= 0  # (B, L, C)
-    scores = queries @ node_vectors.T / tau  # (B, M): cheaper than gathering (B, L, C, d) vectors
+    scores = queries @ node_vectors.T / temperature  # (B, M): cheaper than gathering (B, L, C, d) vectors
     logits = scores.gather(1, candidates.clamp(min=0).flatten(1)).view(candidates.shape)
     logits = logits.masked_fill(~valid, float("-inf"))
     per_level = F.cross_entropy(logits.flatten(0, 1), positive.flatten(), reduction="none")  # (B*L,)

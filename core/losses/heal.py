@@ -17,15 +17,15 @@ def heal_weights(levels: int) -> torch.Tensor:
     return (2.0**exponents / (2.0**levels - 1)).float()
 
 
-def supcon_loss(z: torch.Tensor, labels: torch.Tensor, tau: float = 0.07, normalize: bool = True) -> torch.Tensor:
+def supcon_loss(z: torch.Tensor, labels: torch.Tensor, temperature: float = 0.07, normalize: bool = True) -> torch.Tensor:
     """Supervised contrastive loss over a batch z (B, d) with labels (B,); label -1 means 'no label' (never positive).
 
-    L_i = -(1/|P(i)|) sum_{p in P(i)} log( exp(z_i.z_p/tau) / sum_{a != i} exp(z_i.z_a/tau) ), averaged over anchors
+    L_i = -(1/|P(i)|) sum_{p in P(i)} log( exp(z_i.z_p/T) / sum_{a != i} exp(z_i.z_a/T) ) with T the temperature, averaged over anchors
     that have at least one positive. Returns 0 (with a gradient path) when no anchor has one.
     """
     if normalize:
         z = F.normalize(z, dim=-1)
-    sims = z @ z.T / tau  # (B, B)
+    sims = z @ z.T / temperature  # (B, B)
     eye = torch.eye(len(z), dtype=torch.bool, device=z.device)
     log_prob = sims - torch.logsumexp(sims.masked_fill(eye, float("-inf")), dim=1, keepdim=True)
     positive = (labels[:, None] == labels[None, :]) & ~eye & (labels[:, None] >= 0)
@@ -40,7 +40,7 @@ def supcon_loss(z: torch.Tensor, labels: torch.Tensor, tau: float = 0.07, normal
 def heal_loss(
     z: torch.Tensor,  # (B, d)
     level_labels: torch.Tensor,  # (B, L) label of each item at each level, coarse to fine; -1 = none
-    tau: float = 0.07,
+    temperature: float = 0.07,
     ragged: str = "repeat",  # items whose path ends early: "repeat" their deepest label, or "drop" them there
 ) -> torch.Tensor:
     """Sum over levels of lambda_l * SupCon at level l."""
@@ -53,4 +53,4 @@ def heal_loss(
     elif ragged != "drop":
         raise ValueError(f"unknown ragged option {ragged!r}; use 'repeat' or 'drop'")
     weights = heal_weights(labels.shape[1]).to(z.device)
-    return sum(weights[level] * supcon_loss(z, labels[:, level], tau) for level in range(labels.shape[1]))
+    return sum(weights[level] * supcon_loss(z, labels[:, level], temperature) for level in range(labels.shape[1]))
