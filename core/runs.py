@@ -35,9 +35,9 @@ from core.config import AlignConfig
 from core.corpus import Corpus
 from core.corpus_embeddings import BaseVectors
 from core.errors import InputError
-from core.evaluate import EvalConfig, evaluate_embeddings
+from core.evaluate import EvalConfig, evaluate_embeddings, retrieval_metrics
 from core.export import export_encoder
-from core.index import build_index
+from core.index import build_index, search
 from core.reference import beats, reference_metrics, reference_ranking
 from core.train import AlignResult, Callback, Trainer, as_base_vectors, no_callback
 
@@ -300,15 +300,21 @@ def run_alignment(
 
         trainer.callback = log_and_forward
         eval_config = EvalConfig(heldout_fraction=config.heldout_fraction, seed=config.seed)
-        references = reference_evaluations(corpus, base, eval_config, clauses=config.uses_clauses)
-        if base is not None:
-            before = evaluate_embeddings(corpus, base.queries, base.docs, eval_config)
-        else:
-            from core.encoders import encode_all
+        rankings = reference_rankings(corpus, base, clauses=config.uses_clauses)
+        references = {name: reference_metrics(corpus, ranking, eval_config) for name, ranking in rankings.items()}
+        from core.encoders import encode_all
 
-            before = evaluate_embeddings(corpus, *encode_all(trainer.encoder, len(corpus.query_nodes)), eval_config)
-        callback({"type": "baselines", "before": compact(before["heldout"]),
-                  **{k: compact(v["heldout"]) for k, v in references.items()}})
+        start = (base.queries, base.docs) if base is not None else encode_all(trainer.encoder, len(corpus.query_nodes))
+        before = evaluate_embeddings(corpus, *start, eval_config)
+        # the live chart compares validation curves with the same queries' zero-shot and reference recall
+        validation = trainer.split.validation
+        nodes = corpus.query_nodes[validation]
+        width = rankings["reference"].shape[1] if rankings else max(10, int(corpus.hierarchy.ancestors.sizes().max()))
+        _, zero_shot = search(build_index(start[1]), start[0][validation], width)
+        callback({"type": "baselines", "split": "validation",
+                  "before": compact(retrieval_metrics(corpus, zero_shot, nodes, 10)),
+                  **{name: compact(retrieval_metrics(corpus, ranking[validation], nodes, 10))
+                     for name, ranking in rankings.items()}})
         result = trainer.run()
         after = evaluate_embeddings(corpus, result.queries, result.docs, eval_config)
         write_npy(folder / "queries.npy", result.queries)
@@ -336,15 +342,15 @@ def run_alignment(
         raise
 
 
-def reference_evaluations(corpus: Corpus, base: BaseVectors | None, config: EvalConfig, clauses: bool = False) -> dict:
+def reference_rankings(corpus: Corpus, base: BaseVectors | None, clauses: bool = False) -> dict[str, np.ndarray]:
     """{'reference': link-and-walk over documents, 'reference_clauses': over documents and clauses (when asked and
-    available)}; empty for lookup runs, which have no base model to link with."""
+    available)}, each the (queries, width) ranking; empty for lookup runs, which have no base model to link with."""
     if base is None:
         return {}
-    out = {"reference": reference_metrics(corpus, reference_ranking(corpus, base.queries, base.docs), config)}
+    out = {"reference": reference_ranking(corpus, base.queries, base.docs)}
     if clauses and base.clause_vectors is not None:
-        ranking = reference_ranking(corpus, base.queries, base.docs, base.clause_vectors, base.clause_owner)
-        out["reference_clauses"] = reference_metrics(corpus, ranking, config)
+        out["reference_clauses"] = reference_ranking(corpus, base.queries, base.docs, base.clause_vectors,
+                                                     base.clause_owner)
     return out
 
 
