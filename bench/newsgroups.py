@@ -22,7 +22,18 @@ def available() -> bool:
     return TARBALL.exists()
 
 
-def load_newsgroups(split: str = "train", sample: int | None = None, seed: int = 0, max_chars: int = 1000) -> Corpus:
+def subject(raw: str) -> str:
+    """The post's Subject header, '' when it is missing or a reply ('Re: ...': its wording belongs to another post)."""
+    for line in raw.split("\n\n", 1)[0].splitlines():
+        if line.lower().startswith("subject:"):
+            text = " ".join(line.split(":", 1)[1].split())
+            return "" if text.lower().startswith("re:") else text
+    return ""
+
+
+def load_newsgroups(split: str = "train", sample: int | None = None, seed: int = 0, max_chars: int = 1000,
+                    subjects: bool = False) -> Corpus:
+    """Posts as a path corpus; with subjects=True each post's Subject line (replies excepted) is its query."""
     rows = []
     with tarfile.open(TARBALL, "r:gz") as tar:
         for member in tar:
@@ -33,11 +44,14 @@ def load_newsgroups(split: str = "train", sample: int | None = None, seed: int =
             body = raw.split("\n\n", 1)[1] if "\n\n" in raw else raw
             body = " ".join(body.split())[:max_chars]
             if body:
-                rows.append({"id": f"{parts[2]}/{parts[3]}", "text": body, "path": parts[2].replace(".", "/")})
+                row = {"id": f"{parts[2]}/{parts[3]}", "text": body, "path": parts[2].replace(".", "/")}
+                if subjects:
+                    row["query"] = subject(raw)
+                rows.append(row)
     frame = pd.DataFrame(rows).sort_values("id").reset_index(drop=True)
     if sample is not None and sample < len(frame):
         frame = frame.iloc[np.sort(np.random.default_rng(seed).choice(len(frame), sample, replace=False))].reset_index(drop=True)
-    return corpus_from_frame(frame, f"20newsgroups-{split}" + (f"-{sample}" if sample else ""))
+    return corpus_from_frame(frame, f"20newsgroups-{split}" + (f"-{sample}" if sample else "") + ("-subjects" if subjects else ""))
 
 
 def gold_labels(corpus: Corpus) -> tuple[np.ndarray, np.ndarray]:

@@ -43,6 +43,7 @@ class AlignConfig:
     similarity: str | None = None  # cosine (unit vectors) | dot (raw inner products, free lengths) (None: default)
     sampler: str | None = None  # hr/flat pair distribution: pairs | query | weights:w0,w1,... (core/pairs.py)
     self_pair_weight: float = 0.0  # hr/flat: extra sampling mass on (query, its own node) pairs
+    softmax_negatives: int = 0  # hr: 0 = softmax over all documents; N = over N uniformly sampled ones (corrected)
     doc_queries: bool = False  # text encoders: every node's document is also a training query for its ancestors
     hard_negatives: int = 0  # flat: each query also meets one of its N zero-shot nearest non-ancestors (0 = none)
     far_threshold: int | None = None  # pretrain-finetune: pairs this many hops apart or more are 'far' (None: default)
@@ -170,6 +171,7 @@ _CONSTRAINTS = {
     "memory_negatives": _int_at_least(1),
     "link_steps": _int_at_least(0),
     "hard_negatives": _int_at_least(0),
+    "softmax_negatives": _int_at_least(0),
     "eval_every": _int_at_least(1),
     "eval_queries": _int_at_least(1),
     "seed": _int_at_least(0),

@@ -14,6 +14,7 @@ from core.losses import (
     hce_loss,
     heal_loss,
     heal_weights,
+    hr_sampled_softmax_loss,
     hr_softmax_loss,
     link_loss,
     similarity_logits,
@@ -179,3 +180,29 @@ def test_link_loss_is_the_mean_log_posterior_of_the_true_ancestors():
     # padding is ignored
     padded = link_loss(probs, torch.cat([member, member[:, :, :1]], dim=2), torch.tensor([[True, True, False]]))
     assert padded.item() == pytest.approx(expected, rel=1e-6)
+
+
+def test_blocked_full_softmax_equals_the_plain_one_in_value_and_gradients():
+    from core.losses.full_softmax import blocked_softmax_cross_entropy
+
+    torch.manual_seed(3)
+    q = torch.randn(7, 5, dtype=torch.float64, requires_grad=True)
+    docs = torch.randn(50, 5, dtype=torch.float64, requires_grad=True)
+    targets = torch.tensor([0, 49, 3, 3, 17, 20, 21])  # a repeated target too
+    plain = F.cross_entropy(q @ docs.T / 0.7, targets)
+    blocked = blocked_softmax_cross_entropy(q, docs, targets, 0.7, block=8)  # 7 blocks, the last one short
+    g_plain = torch.autograd.grad(plain, (q, docs))
+    g_blocked = torch.autograd.grad(blocked, (q, docs))
+    assert blocked.item() == pytest.approx(plain.item(), rel=1e-12)
+    assert all(torch.allclose(a, b, atol=1e-12) for a, b in zip(g_plain, g_blocked))
+
+
+def test_sampled_softmax_with_every_document_drawn_once_is_the_full_softmax_minus_nothing():
+    # drawing all N documents once (S = N): the correction log(N/S) is 0 and the target's own draw is masked, so the
+    # candidates are exactly the full set
+    torch.manual_seed(4)
+    q, docs = torch.randn(3, 4), torch.randn(6, 4)
+    targets = torch.tensor([1, 5, 0])
+    full = hr_softmax_loss(q, docs, targets, 2.0, "dot")
+    sampled = hr_sampled_softmax_loss(q, docs, targets, torch.arange(6), 2.0, "dot")
+    assert sampled.item() == pytest.approx(full.item(), rel=1e-5)

@@ -12,8 +12,8 @@ Every loss turns vectors into logits the same way: similarity / temperature (cor
 from core.losses.flat import flat_info_nce
 from core.losses.hce import hce_loss
 from core.losses.heal import heal_loss, heal_weights, supcon_loss
-from core.losses.hr import hr_softmax_loss
+from core.losses.hr import hr_sampled_softmax_loss, hr_softmax_loss
 from core.losses.memory import code_loss, link_loss
 from core.losses.similarity import similarity_logits
 
-__all__ = ["code_loss", "link_loss", "flat_info_nce", "hce_loss", "heal_loss", "heal_weights", "hr_softmax_loss", "similarity_logits", "supcon_loss"]
+__all__ = ["code_loss", "link_loss", "flat_info_nce", "hce_loss", "heal_loss", "heal_weights", "hr_sampled_softmax_loss", "hr_softmax_loss", "similarity_logits", "supcon_loss"]

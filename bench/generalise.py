@@ -1,0 +1,119 @@
+"""Aligned embeddings on queries nobody trained on, next to the references a sceptic would raise.
+
+    python bench/generalise.py mammal                 # every lever on wordnet:mammal.n.01 (about 15 minutes)
+    python bench/generalise.py organism               # wordnet:organism.n.01: 19,448 nodes, a DAG (long)
+    python bench/generalise.py newsgroups             # 20 Newsgroups: a post's Subject -> the post and its groups
+    python bench/generalise.py mammal --rows memory   # only rows whose name contains 'memory'
+
+Every row is recall by distance on the HELD-OUT queries (seeded 20%, never trained on; checkpoints are chosen on a
+further 10%), the HR paper's metric: a query for node v must retrieve v and all its ancestors within its top-|anc(v)|.
+References: zero-shot MiniLM; link-and-walk (link the query to its zero-shot nearest document, return that node's
+ancestor chain, fill with zero-shot neighbours); link-and-walk through clause keys (the same linking aid the memory
+method uses). "vs refs" says at which distances a row is below either reference. Seconds = training only (base
+embeddings come from the on-disk cache).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from core.builtins import load_corpus
+from core.config import AlignConfig
+from core.corpus_embeddings import embed_corpus
+from core.evaluate import EvalConfig, evaluate_embeddings
+from core.reference import beats, reference_metrics, reference_ranking
+from core.train import align
+from core.workspace import embedding_cache
+
+ADAPTER_HR = dict(method="hr", encoder="adapter")  # its defaults: separate heads, free lengths, dot / 0.05
+LEVERS = [
+    ("flat (in-batch InfoNCE), adapter", dict(method="flat", encoder="adapter")),
+    ("flat + zero-shot hard negatives", dict(method="flat", encoder="adapter", hard_negatives=10)),
+    ("hr, adapter (separate heads, free lengths)", ADAPTER_HR),
+    ("hr, adapter + documents as extra queries", {**ADAPTER_HR, "doc_queries": True}),
+    ("hr, adapter + base score (base_weight 1)", {**ADAPTER_HR, "base_weight": 1.0}),
+    ("hr, adapter, pretrain-finetune", {**ADAPTER_HR, "recipe": "pretrain-finetune"}),
+    ("memory: Theorem 3.1 construction (256-d Gaussian codes, document keys, no training)",
+     dict(method="memory", dim=256, memory_keys="documents", base_weight=0.0, steps=1, link_steps=0,
+          lr=1e-12)),
+    ("memory: exact codes, document keys, no base score, no head", dict(method="memory", memory_keys="documents",
+                                                                        base_weight=0.0, link_steps=0)),
+    ("memory: + clause keys", dict(method="memory", base_weight=0.0, link_steps=0)),
+    ("memory: + base score 0.001", dict(method="memory", link_steps=0)),
+    ("memory: + trained query head (the default)", dict(method="memory")),
+    ("memory: default + documents as extra queries", dict(method="memory", doc_queries=True)),
+    ("memory: default with learned 64-d codes", dict(method="memory", dim=64)),
+    ("memory: default, document keys only", dict(method="memory", memory_keys="documents")),
+]
+ORGANISM_LEVERS = ("flat (in-batch", "hr, adapter (separate", "memory: + clause", "memory: + trained",
+                   "memory: default, document")
+
+
+def load(which: str):
+    if which == "newsgroups":
+        from bench.newsgroups import available, load_newsgroups
+
+        if not available():
+            sys.exit("20 Newsgroups is not present (../shared/data/20news-bydate.tar.gz): nothing to measure")
+        return load_newsgroups("train", sample=3000, seed=0, subjects=True)
+    return load_corpus({"mammal": "wordnet:mammal.n.01", "organism": "wordnet:organism.n.01"}[which])
+
+
+def row(name: str, held: dict, max_d: int, refs: dict, seconds: float | None) -> str:
+    r = held["recall_by_distance"]
+    cells = [f"{100 * r[str(d)]:.1f}" if str(d) in r else "" for d in range(max_d + 1)]
+    behind = []
+    for ref_name, ref in refs.items():
+        verdict = beats(held, ref)
+        if not verdict["everywhere"]:
+            behind.append(f"{ref_name}: D{','.join(verdict['behind_at'])}")
+    verdict = "at or above both" if not behind else "; ".join(behind)
+    secs = "" if seconds is None else f"{seconds:.0f}"
+    return (f"| {name} | " + " | ".join(cells) + f" | {100 * held['recall_overall']:.1f} | "
+            f"{100 * held['recall_min']:.1f} | {verdict} | {secs} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", choices=["mammal", "organism", "newsgroups"])
+    parser.add_argument("--rows", default="", help="only lever rows whose name contains this text")
+    args = parser.parse_args()
+    print(f"command: python bench/generalise.py {' '.join(sys.argv[1:])}\n")
+    corpus = load(args.corpus)
+    t = time.perf_counter()
+    base = embed_corpus(corpus, None, embedding_cache(), clauses=True)
+    print(f"{corpus.name}: {corpus.n:,} nodes, {len(corpus.query_nodes):,} queries, "
+          f"{'a DAG' if not corpus.hierarchy.is_tree else 'a tree'}; base embeddings in {time.perf_counter() - t:.0f} s")
+    config = EvalConfig()
+    zero = evaluate_embeddings(corpus, base.queries, base.docs, config)["heldout"]
+    refs = {"link-and-walk": reference_metrics(corpus, reference_ranking(corpus, base.queries, base.docs), config),
+            "link-and-walk (clauses)": reference_metrics(corpus, reference_ranking(
+                corpus, base.queries, base.docs, base.clause_vectors, base.clause_owner), config)}
+    refs = {k: v["heldout"] for k, v in refs.items()}
+    max_d = max(int(d) for d in zero["pairs_by_distance"])
+    print(f"held-out queries: {zero['queries']:,}; pairs by distance: "
+          + ", ".join(f"D{d} {p:,}" for d, p in zero["pairs_by_distance"].items()) + "\n")
+    print("| row | " + " | ".join(f"D{d}" for d in range(max_d + 1)) + " | overall | min | vs refs | train s |")
+    print("|---" * (max_d + 6) + "|")
+    print(row("zero-shot all-MiniLM-L6-v2", zero, max_d, {}, None), flush=True)
+    for name, ref in refs.items():
+        print(row(f"**reference: {name}**", ref, max_d, {}, None), flush=True)
+    levers = LEVERS
+    if args.corpus != "mammal":
+        levers = [lever for lever in LEVERS if lever[0].startswith(ORGANISM_LEVERS)]
+    for name, options in levers:
+        if args.rows not in name:
+            continue
+        t = time.perf_counter()
+        result = align(corpus, AlignConfig(**options), base)
+        seconds = time.perf_counter() - t
+        held = evaluate_embeddings(corpus, result.queries, result.docs, config)["heldout"]
+        print(row(name, held, max_d, refs, seconds), flush=True)
+    print("\nD = distance in hops from the query's node; overall = all held-out (query, ancestor) pairs; min = the "
+          "worst distance. Recall in %.")
+
+
+if __name__ == "__main__":
+    main()
