@@ -34,7 +34,7 @@ EXACT_CODES_UP_TO = 2048  # default code size: one orthonormal code per node up 
 LEARNED_CODE_DIM = 256  # ... and learned codes of this size above it (a 19k-node index at one code per node is 1.5 GB)
 DOC_TEMPERATURE = 0.01  # a corpus document's own key scores 1.0; others rarely above 0.95, so it keeps > 99% mass
 TRAIN_TOP_KEYS = 32  # training attends over each query's 32 best keys (the rest carry ~0 mass at temperature 0.02)
-TRAIN_TOP_DOCS = 16  # and each document over its 16 nearest documents
+TOP_DOCS = 32  # a corpus document's weights on its 32 nearest documents (the rest of its softmax is ~0: see doc_mix)
 
 
 class MemoryEncoder(nn.Module):
@@ -104,24 +104,30 @@ class MemoryEncoder(nn.Module):
         """(B, n) each text's attention over the node documents (full softmax)."""
         return torch.softmax(x @ self.base_d.T / self.doc_temperature, dim=1)
 
-    def _training_doc_mix(self) -> tuple[torch.Tensor, torch.Tensor]:
-        if self._doc_mix is None:  # fixed: the base vectors do not train
+    def doc_mix(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(weights, neighbours), each (n, TOP_DOCS): every corpus document's largest softmax weights over the
+        document memory and the documents they fall on. Computed once (base vectors do not train). The weights are
+        the full softmax's own values, not renormalised: what is dropped is the mass beyond the 32 nearest
+        documents, about exp(-(s_1 - s_33) / 0.01) each, so a corpus document's vector equals the exported model's to
+        float precision while costing (n, 32) instead of (n, n) per use."""
+        if self._doc_mix is None:
             with torch.no_grad():
-                parts = [(self.base_d[i : i + 1024] @ self.base_d.T).topk(min(TRAIN_TOP_DOCS, len(self.base_d)), dim=1)
-                         for i in range(0, len(self.base_d), 1024)]
-                scores = torch.cat([p.values for p in parts])
-                self._doc_mix = (torch.softmax(scores / self.doc_temperature, dim=1), torch.cat([p.indices for p in parts]))
+                top = min(TOP_DOCS, len(self.base_d))
+                weights, neighbours = [], []
+                for i in range(0, len(self.base_d), 1024):
+                    logits = self.base_d[i : i + 1024] @ self.base_d.T / self.doc_temperature
+                    values, idx = logits.topk(top, dim=1)
+                    weights.append(torch.exp(values - torch.logsumexp(logits, dim=1, keepdim=True)))
+                    neighbours.append(idx)
+                self._doc_mix = (torch.cat(weights), torch.cat(neighbours))
         return self._doc_mix
 
     def doc_codes(self, ids: torch.Tensor | None = None) -> torch.Tensor:
-        """(n or B, dim) the code part of document vectors: each document's soft lookup in the document memory."""
-        if self.training:
-            weights, neighbours = self._training_doc_mix()
-            if ids is not None:
-                weights, neighbours = weights[ids], neighbours[ids]
-            return torch.einsum("bk,bkd->bd", weights, self.codes[neighbours])
-        x = self.base_d if ids is None else self.base_d[ids]
-        return torch.cat([self.doc_weights(x[i : i + 1024]) @ self.codes for i in range(0, len(x), 1024)])
+        """(n or B, dim) the code part of corpus documents' vectors: their soft lookup in the document memory."""
+        weights, neighbours = self.doc_mix()
+        if ids is not None:
+            weights, neighbours = weights[ids], neighbours[ids]
+        return torch.einsum("bk,bkd->bd", weights, self.codes[neighbours])
 
     def docs(self, ids: torch.Tensor | None = None) -> torch.Tensor:
         return self.with_base(self.doc_codes(ids), self.base_d if ids is None else self.base_d[ids])
