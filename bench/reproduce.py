@@ -3,7 +3,7 @@
     python bench/reproduce.py synthetic      # HR lookup tables on synthetic:4x5 (seconds)
     python bench/reproduce.py mammal         # HR lookup tables on wordnet:mammal.n.01, d = 4, 8, 16, 64 (about a minute)
     python bench/reproduce.py nouns --dims 32 64 --steps 20000   # all WordNet nouns, lookup (long on a CPU)
-    python bench/reproduce.py adapter --corpus wordnet:mammal.n.01   # text encoders: zero-shot, flat, hr, heal, hce
+    python bench/reproduce.py softmax-speed  # one full-softmax step over all nouns: plain vs blocked vs sampled
     python bench/reproduce.py speed          # adapter epoch over 10k documents
     python bench/reproduce.py finetune-speed # finetune mode vs sentence-transformers' trainer (pip install -r requirements-bench.txt)
 
@@ -53,13 +53,13 @@ def synthetic(args) -> None:
     print(header(3))
     for dim in args.dims:
         base = AlignConfig(method="hr", encoder="lookup", dim=dim, steps=args.steps, lr=args.lr, temperature=20,
-                           temperature_mode="divide", sampler="weights:0.85,0.1,0.04,0.01", far_threshold=2,
-                           finetune_temperature=500, eval_every=50, eval_queries=156)
+                           similarity="dot", sampler="weights:0.85,0.1,0.04,0.01", far_threshold=2,
+                           far_temperature=500, eval_every=50, eval_queries=156)
         for sampler in ("weights:0.85,0.1,0.04,0.01", "pairs"):
             label = "regular" if sampler != "pairs" else "uniform over pairs"
             print(timed_row(f"d={dim} standard, {label}", corpus, replace(base, sampler=sampler), 3), flush=True)
         for factor in (1e-3, 1e-2, 1e-1):
-            config = replace(base, recipe="pretrain-finetune", finetune_lr_factor=factor)
+            config = replace(base, recipe="pretrain-finetune", far_lr_factor=factor)
             print(timed_row(f"d={dim} pretrain-finetune, lr x {factor:g}", corpus, config, 3), flush=True)
 
 
@@ -72,68 +72,84 @@ def mammal(args) -> None:
     t_all = time.perf_counter()
     for dim in args.dims:
         config = AlignConfig(method="hr", encoder="lookup", dim=dim, steps=args.steps, lr=args.lr, temperature=20,
-                             temperature_mode="divide", sampler="pairs", far_threshold=args.far, finetune_lr_factor=1e-2,
-                             finetune_temperature=500, eval_every=100, eval_queries=1182)
+                             similarity="dot", sampler="pairs", far_threshold=args.far, far_lr_factor=1e-2,
+                             far_temperature=500, eval_every=100, eval_queries=1182)
         for recipe in ("standard", "pretrain-finetune"):
             print(timed_row(f"d={dim} {recipe}", corpus, replace(config, recipe=recipe), 9), flush=True)
     print(f"\nwhole grid: {time.perf_counter() - t_all:.1f} s")
 
 
 def nouns(args) -> None:
-    corpus = load_corpus("wordnet:entity.n.01")
-    print(f"all WordNet nouns (82,115 nodes, 825,356 pairs incl. self), HR loss, lookup tables, Adam lr {args.lr}, "
-          f"batch {args.batch}, {args.steps} pretrain steps + {args.finetune_steps} finetune steps, T=20 dividing raw dot "
-          f"products, sampler uniform over pairs, far = distance >= {args.far}, finetune lr x {args.factor:g}, T=500.\n")
+    """One pretrain-finetune run per dimension: the model at the end of pretraining is the 'standard' row (what plain
+    training gives after the same steps), the best checkpoint after the far phase the 'pretrain-finetune' row."""
+    from core.encoders import encode_all
+
+    corpus = load_corpus(args.corpus)
+    softmax = f"sampled softmax over {args.negatives:,} documents" if args.negatives else "full softmax"
+    print(f"{corpus.name} ({corpus.n:,} nodes, {len(corpus.hierarchy.ancestors):,} pairs incl. self), HR loss, lookup "
+          f"tables, {softmax}, Adam lr {args.lr}, batch {args.batch}, {args.steps} pretrain + {args.finetune_steps} far "
+          f"steps, T=20 dividing raw dot products, sampler uniform over pairs, far = distance >= {args.far}, far lr x "
+          f"{args.factor:g}, T=500. Recall on all queries (lookup tables: in-sample, as in the paper).\n")
     print(header(8))
     for dim in args.dims:
         config = AlignConfig(method="hr", encoder="lookup", dim=dim, steps=args.steps, lr=args.lr, temperature=20,
-                             temperature_mode="divide", sampler="pairs", far_threshold=args.far,
-                             finetune_steps=args.finetune_steps, finetune_lr_factor=args.factor, finetune_temperature=500,
-                             batch_size=args.batch, eval_every=args.eval_every, eval_queries=2000)
-        def report_evals(event: dict, dim=dim) -> None:  # print as it goes: a long run that is cut short still reports
+                             similarity="dot", sampler="pairs", far_threshold=args.far, recipe="pretrain-finetune",
+                             far_steps=args.finetune_steps, far_lr_factor=args.factor, far_temperature=500,
+                             batch_size=args.batch, eval_every=args.eval_every, eval_queries=2000,
+                             softmax_negatives=args.negatives)
+        run = {"started": time.perf_counter()}
+
+        def report(event: dict, dim=dim, run=run) -> None:  # print as it goes: a run cut short still reports
             if event["type"] == "eval":
                 print(row(f"d={dim} {event['phase']} step {event['step']} (validation sample)", event["metrics"],
                           event["seconds"], 8), flush=True)
+            if event["type"] == "phase" and event["phase"] == "far":  # end of pretraining = standard training
+                queries, docs = encode_all(run["trainer"].encoder, len(corpus.query_nodes))
+                m = evaluate_embeddings(corpus, queries, docs, EvalConfig())
+                print(row(f"**d={dim} standard (end of pretraining, all queries)**", m,
+                          time.perf_counter() - run["started"], 8), flush=True)
 
-        t = time.perf_counter()
-        trainer = Trainer(corpus, replace(config, recipe="pretrain-finetune"), callback=report_evals)
-        result = trainer.run()  # the far phase goes on from the end of pretraining, scored on the validation sample
-        seconds = time.perf_counter() - t
+        run["trainer"] = Trainer(corpus, config, callback=report)
+        result = run["trainer"].run()
         m = evaluate_embeddings(corpus, result.queries, result.docs, EvalConfig())
-        print(row(f"d={dim} pretrain-finetune (all queries)", m, seconds, 8), flush=True)
+        print(row(f"**d={dim} pretrain-finetune (best checkpoint, all queries)**", m,
+                  time.perf_counter() - run["started"], 8), flush=True)
 
 
-def adapter(args) -> None:
-    from core.corpus_embeddings import embed_corpus
-    from core.workspace import embedding_cache
+def softmax_speed(args) -> None:
+    """One HR step's loss + backward over every WordNet noun: the plain (B, N) computation, the blocked one the
+    engine uses, and a sampled softmax; median of `repeats` timings after two warm-up steps."""
+    import torch
+    import torch.nn.functional as F
 
-    corpus = load_corpus(args.corpus)
-    base = embed_corpus(corpus, None, embedding_cache())
-    max_d = min(corpus.hierarchy.max_depth, 9)
-    print(f"{args.corpus}, adapter mode on all-MiniLM-L6-v2, {args.steps} steps, batch 256, lr 1e-3, "
-          f"HELD-OUT queries (20%, never trained on; checkpoint chosen on a further 10%).\n")
-    print(header(max_d, "method").replace(" seconds |", " seconds | own row R@10 |", 1) + "---|")
-    zero = evaluate_embeddings(corpus, *base)
-    qm = lambda m: f" {m['query_metrics']['recall@10']:.3f} |" if "query_metrics" in m else " |"  # noqa: E731
-    print(row("zero-shot", zero["heldout"], 0.0, max_d, qm(zero["heldout"])), flush=True)
-    best = dict(method="hr", shared_head=False, normalize=False, temperature_mode="divide", temperature=0.05)
-    runs = [
-        ("flat (in-batch InfoNCE)", AlignConfig(method="flat")),
-        ("hr, defaults (shared mlp head, unit vectors, T=20 scale)", AlignConfig(method="hr")),
-        ("hr, separate heads, free lengths, dot / 0.05", AlignConfig(**best)),
-        ("same + base score (base_weight 1)", AlignConfig(**best, base_weight=1.0)),
-        ("same as 3rd row, pretrain-finetune (far >= 3, lr x 0.1)", AlignConfig(**best, recipe="pretrain-finetune",
-                                                                                 far_threshold=3, finetune_lr_factor=0.1,
-                                                                                 finetune_temperature=1.0)),
-        ("heal", AlignConfig(method="heal")),
-        ("hce", AlignConfig(method="hce")),
-    ]
-    for name, config in runs:
-        config = replace(config, encoder="adapter", steps=args.steps, eval_every=max(args.steps // 10, 1))
-        t = time.perf_counter()
-        r = align(corpus, config, base)
-        m = evaluate_embeddings(corpus, r.queries, r.docs)
-        print(row(name, m["heldout"], time.perf_counter() - t, max_d, qm(m["heldout"])), flush=True)
+    from core.losses import hr_sampled_softmax_loss
+    from core.losses.full_softmax import blocked_softmax_cross_entropy
+
+    n, d, batch = 82_115, 64, args.batch
+    torch.manual_seed(0)
+    docs = torch.randn(n, d, requires_grad=True)
+    queries = torch.randn(batch, d, requires_grad=True)
+    targets = torch.randint(n, (batch,))
+    sampled = torch.randint(n, (8192,))
+    variants = {
+        "plain full softmax (F.cross_entropy on the (B, N) logits)": lambda: F.cross_entropy(queries @ docs.T / 20, targets),
+        "blocked full softmax (core/losses/full_softmax.py)": lambda: blocked_softmax_cross_entropy(queries, docs, targets, 20.0),
+        "sampled softmax, 8,192 documents": lambda: hr_sampled_softmax_loss(queries, docs, targets, sampled, 20.0, "dot"),
+    }
+    print(f"{n:,} documents, d = {d}, batch {batch}, {torch.get_num_threads()} threads; median of {args.repeats}\n")
+    print("| loss | seconds per step (forward + backward) | vs plain |\n|---|---|---|")
+    plain = None
+    for name, loss in variants.items():
+        for _ in range(2):
+            loss().backward()
+        times = []
+        for _ in range(args.repeats):
+            t = time.perf_counter()
+            loss().backward()
+            times.append(time.perf_counter() - t)
+        median = float(np.median(times))
+        plain = plain or median
+        print(f"| {name} | {median:.3f} | {plain / median:.2f}x |", flush=True)
 
 
 def speed(args) -> None:
@@ -183,7 +199,7 @@ def finetune_speed(args) -> None:
     config = AlignConfig(method="flat", encoder="finetune", steps=steps, batch_size=batch, eval_every=10**9,
                          eval_queries=10, sampler="pairs")
     trainer = Trainer(corpus, config, base)
-    pairs = trainer.pairs
+    pairs = trainer.objective.pairs
     rng = np.random.default_rng(0)
     take = rng.choice(len(pairs), steps * batch)
     queries = corpus.query_texts()
@@ -215,8 +231,10 @@ def finetune_speed(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["synthetic", "mammal", "nouns", "adapter", "speed", "finetune-speed"])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("what", choices=["synthetic", "mammal", "nouns", "speed", "finetune-speed",
+                                         "softmax-speed"])
+    parser.add_argument("--negatives", type=int, default=0, help="nouns: sampled softmax over this many documents")
+    parser.add_argument("--repeats", type=int, default=None)
     parser.add_argument("--dims", type=int, nargs="+")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--finetune-steps", type=int, default=5000)
@@ -225,20 +243,22 @@ def main() -> None:
     parser.add_argument("--factor", type=float, default=1e-2)
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--eval-every", type=int, default=1000)
-    parser.add_argument("--corpus", default="wordnet:mammal.n.01")
+    parser.add_argument("--corpus", default=None)
     args = parser.parse_args()
     defaults = {"synthetic": dict(dims=[3, 8, 16], steps=3000, lr=0.05, far=2),
                 "mammal": dict(dims=[4, 8, 16, 64], steps=1500, lr=0.05, far=4),
                 "nouns": dict(dims=[32, 64], steps=20000, lr=0.02, far=5),
-                "adapter": dict(dims=None, steps=600, lr=1e-3, far=3),
                 "speed": dict(dims=None, steps=None, lr=None, far=None),
-                "finetune-speed": dict(dims=None, steps=20, lr=None, far=None)}[args.what]
+                "finetune-speed": dict(dims=None, steps=20, lr=None, far=None),
+                "softmax-speed": dict(dims=None, steps=None, lr=None, far=None, repeats=5)}[args.what]
+    args.corpus = args.corpus or ("wordnet:entity.n.01" if args.what == "nouns" else "wordnet:mammal.n.01")
+    defaults.setdefault("repeats", 3)
     for key, value in defaults.items():
         if getattr(args, key) is None:
             setattr(args, key, value)
     print(f"command: python bench/reproduce.py {' '.join(sys.argv[1:])}\n")
-    {"synthetic": synthetic, "mammal": mammal, "nouns": nouns, "adapter": adapter, "speed": speed,
-     "finetune-speed": finetune_speed}[args.what](args)
+    {"synthetic": synthetic, "mammal": mammal, "nouns": nouns, "speed": speed,
+     "finetune-speed": finetune_speed, "softmax-speed": softmax_speed}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ PAIR_METHODS = ("hr", "flat")  # methods trained on (query, ancestor) pairs: the
 
 @dataclass(frozen=True)
 class AlignConfig:
-    method: str = "memory"  # memory | hr | flat | heal | hce (core/objectives/ has one file each)
+    method: str | None = None  # memory | hr | flat | heal | hce (None: memory, or hr when a non-memory encoder is named)
     encoder: str | None = None  # memory | lookup | adapter | finetune (None: memory for the memory method, else adapter)
     recipe: str = "standard"  # standard | pretrain-finetune (then a phase on far pairs only; hr and flat)
     model: str | None = None  # base sentence-transformers model of text encoders (None: bundled all-MiniLM-L6-v2)
@@ -73,15 +73,16 @@ class AlignConfig:
             value = getattr(self, f.name)
             if check is not None and value is not None and not check[0](value):
                 raise InputError(f"--{f.name.replace('_', '-')} {value!r}", f"must be {check[1]}", check[2])
-        encoder = self.encoder or default_encoder(self.method)
-        if self.method == "memory" and encoder != "memory":
+        method = self.method or default_method(self.encoder)
+        encoder = self.encoder or default_encoder(method)
+        if method == "memory" and encoder != "memory":
             raise InputError(f"--encoder {encoder}", "the memory method trains its own memory encoder",
                              "leave --encoder out (or use --encoder memory), or pick --method hr, flat, heal or hce")
-        if encoder == "memory" and self.method != "memory":
-            raise InputError(f"--method {self.method}", "the memory encoder is trained by the memory method only",
+        if encoder == "memory" and method != "memory":
+            raise InputError(f"--method {method}", "the memory encoder is trained by the memory method only",
                              "use --method memory, or --encoder lookup, adapter or finetune")
-        if self.recipe == "pretrain-finetune" and self.method not in PAIR_METHODS:
-            raise InputError(f"--recipe {self.recipe}", f"the far-pair phase applies to pair methods, not {self.method}",
+        if self.recipe == "pretrain-finetune" and method not in PAIR_METHODS:
+            raise InputError(f"--recipe {self.recipe}", f"the far-pair phase applies to pair methods, not {method}",
                              "use --method hr or flat with pretrain-finetune, or --recipe standard")
         if encoder == "lookup" and self.doc_queries:
             raise InputError("--doc-queries", "lookup tables have no text, so a document cannot stand in for a query",
@@ -93,14 +94,21 @@ class AlignConfig:
     def resolved(self) -> AlignConfig:
         """A copy with every None option replaced by its method's and encoder's default (after validating)."""
         self.validate()
-        encoder = self.encoder or default_encoder(self.method)
-        values = {k: v for k, v in defaults(self.method, encoder).items() if getattr(self, k) is None}
-        return replace(self, encoder=encoder, **values)
+        method = self.method or default_method(self.encoder)
+        encoder = self.encoder or default_encoder(method)
+        values = {k: v for k, v in defaults(method, encoder).items() if getattr(self, k) is None}
+        return replace(self, method=method, encoder=encoder, **values)
 
     @property
     def uses_clauses(self) -> bool:
         """Whether the run needs clause embeddings (the memory method linking through clause keys)."""
         return self.method == "memory" and self.memory_keys == "clauses"
+
+
+def default_method(encoder: str | None) -> str:
+    """The memory method, unless another encoder is asked for: then HR, the method the lookup and adapter modes
+    were built for (the pretrain-finetune recipe is HR's)."""
+    return "memory" if encoder in (None, "memory") else "hr"
 
 
 def default_encoder(method: str) -> str:

@@ -25,7 +25,8 @@ def new_run_dir(workspace: Path, config: AlignConfig) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for _ in range(100):
-        folder = root / f"{stamp}-{config.method}-{config.encoder or 'default'}-{uuid.uuid4().hex[:6]}"
+        resolved = config.resolved()
+        folder = root / f"{stamp}-{resolved.method}-{resolved.encoder}-{uuid.uuid4().hex[:6]}"
         try:
             folder.mkdir(exist_ok=False)
             return folder
