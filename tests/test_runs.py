@@ -14,7 +14,7 @@ import pytest
 from core.builtins import load_corpus
 from core.config import AlignConfig
 from core.errors import InputError
-from core.runs import RunFolder, list_runs, prepare_out, run_alignment
+from core.runs import BrokenRun, RunFolder, list_runs, prepare_out, run_alignment
 from tests.conftest import ROOT
 
 TREE = load_corpus("synthetic:3x3")
@@ -132,5 +132,5 @@ def test_a_run_opens_its_own_corpus_snapshot_and_checks_ids(tmp_path):
     run = RunFolder(tmp_path / "run")
     assert run.corpus.same_content(corpus) and run.corpus.name == str(source)
     (tmp_path / "run" / "doc_ids.json").write_text(json.dumps(["x"] * corpus.n))
-    with pytest.raises(Exception, match="does not match"):
-        RunFolder(tmp_path / "run").corpus
+    with pytest.raises(BrokenRun, match="does not match"):
+        _ = RunFolder(tmp_path / "run").corpus
