@@ -7,11 +7,13 @@ one-line message), never as a traceback.
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.background import Task, run_task
 from core.builtins import DEMO, load_corpus
 from core.corpus import Corpus
 from core.corpus_files import load_corpus_bytes
@@ -23,7 +25,10 @@ from core.train import AlignConfig
 from core.workspace import embedding_cache, workspace_dir
 
 ACTIVE = "active_corpus"  # session key: the Corpus the pages work on
+SOURCE = "active_source"  # session key: what the Corpus page picked to get it ("builtin:...", "upload:...", "path:...")
+DISCOVERED = "active_discovered"  # session key: how the active corpus's hierarchy was discovered, if it was
 JOB = "job_folder"  # session key: the run folder of this session's current training job
+DEFAULT_DEPTH = 3  # levels the Corpus and Hierarchy pages draw at first
 
 
 @st.cache_resource(show_spinner="Loading corpus…", max_entries=8)
@@ -59,11 +64,45 @@ def active_corpus() -> Corpus:
     """The corpus picked on the Corpus page; the built-in demo until one is picked."""
     if ACTIVE not in st.session_state:
         st.session_state[ACTIVE] = cached_corpus(DEMO)
+        st.session_state[SOURCE] = f"builtin:{DEMO}"
     return st.session_state[ACTIVE]
 
 
-def set_active(corpus: Corpus) -> None:
+def set_active(corpus: Corpus, discovered: str | None = None) -> None:
+    """Make `corpus` the one every page works on; `discovered` says how its hierarchy was found (None: its own)."""
     st.session_state[ACTIVE] = corpus
+    st.session_state[DISCOVERED] = discovered
+
+
+def choose_corpus(source: str, corpus: Corpus) -> Corpus:
+    """What the Corpus page calls with the corpus its widgets picked (`source` names the pick).
+
+    A new pick becomes the active corpus (and the page re-runs so the sidebar says so at once). The same pick keeps
+    whatever is active for it: a hierarchy discovered for this corpus stays until the user picks another corpus."""
+    active_corpus()
+    if st.session_state.get(SOURCE) != source:
+        st.session_state[SOURCE] = source
+        previous = st.session_state.get(ACTIVE)
+        set_active(corpus)
+        if previous is not None and previous.name != corpus.name:
+            st.rerun()
+    return st.session_state[ACTIVE]
+
+
+def discovered_note() -> str | None:
+    """'kmeans, 7 then 20 topics' when the active hierarchy was discovered, else None."""
+    return st.session_state.get(DISCOVERED)
+
+
+def corpus_caption(corpus: Corpus) -> str:
+    """One line naming the active corpus and where its hierarchy comes from (the pages' captions and the sidebar)."""
+    found = discovered_note()
+    origin = f"hierarchy discovered ({found})" if found else "its own hierarchy"
+    return f"`{corpus.name}`: {plural(corpus.n, 'node')}, {plural(len(corpus.query_nodes), 'query', 'queries')}, {origin}"
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count:,} {word}" if count == 1 else f"{count:,} {words or word + 's'}"
 
 
 def sidebar_status() -> None:
@@ -71,9 +110,16 @@ def sidebar_status() -> None:
     with st.sidebar:
         st.caption("Active corpus")
         if corpus is None:
-            st.write(f"`{DEMO}` (default)")
+            st.write(f"`{DEMO}` (the built-in demo)")
         else:
-            st.write(f"`{corpus.name}`: {corpus.n:,} nodes, depth {corpus.hierarchy.max_depth}")
+            st.write(corpus_caption(corpus))
+        st.caption("New here? Corpus → Hierarchy → Align (press Start) → Map and Retrieve show what changed.")
+
+
+def next_step(page: str, label: str, icon: str = ":material/arrow_forward:") -> None:
+    """A link to the page a new user should visit next, at the bottom of a page."""
+    st.divider()
+    st.page_link(page, label=label, icon=icon)
 
 
 def render_stats(corpus: Corpus) -> None:
@@ -146,29 +192,20 @@ def cached_run_model(path: str):
     return SentenceTransformer(path, device="cpu")
 
 
-def discover_hierarchy(corpus: Corpus, method: str, branching: int, depth: int) -> Corpus:
-    """The corpus under a discovered hierarchy (kmeans embeds its rows with the cached MiniLM first)."""
-    from core.discovery import discover
-    from core.hnmfk import HNMFkConfig
-
-    vectors = None
-    if method == "kmeans":
-        rows = np.flatnonzero(corpus.is_row)
-        vectors = embedding_cache().encode([corpus.texts[i] for i in rows])
-    found, _ = discover(corpus, method, vectors=vectors, branching=branching, depth=depth,
-                        hnmfk_config=HNMFkConfig(max_depth=depth))
-    return found
-
-
 def pick_finished_run(key: str, purpose: str) -> tuple[str, RunFolder, Corpus]:
-    """A select box of finished runs and the chosen run and its corpus (from the run's own snapshot); stops the page
-    with a note if there is none or the run cannot be read."""
+    """A select box of finished runs (the newest complete one first chosen) and the chosen run and its corpus (from
+    the run's own snapshot); stops the page with a note if there is none or the run cannot be read."""
     runs = list_runs()
     finished = runs[runs["state"].isin(FINISHED)] if not runs.empty else runs
     if finished.empty:
         st.info(f"No finished run yet: train one on the Align page, then {purpose} here.")
+        next_step("pages/align.py", "Align: train a run")
         st.stop()
-    name = st.selectbox("Run", finished["run"].tolist(), key=key)
+    names = finished["run"].tolist()
+    complete = [i for i, state in enumerate(finished["state"]) if state == "complete"]
+    labels = dict(zip(names, [f"{n} ({state}, {corpus})" for n, state, corpus in
+                              zip(names, finished["state"], finished.get("corpus", [""] * len(names)))]))
+    name = st.selectbox("Run", names, index=complete[0] if complete else 0, key=key, format_func=labels.get)
     run = run_folder(name)
     try:
         corpus = run.corpus
@@ -176,3 +213,136 @@ def pick_finished_run(key: str, purpose: str) -> tuple[str, RunFolder, Corpus]:
         st.error(str(e), icon=":material/error:")
         st.stop()
     return name, run, corpus
+
+
+# --- background tasks (discovery, maps) ------------------------------------------------------------------------------
+
+
+@st.cache_resource
+def _tasks() -> dict[str, Task]:
+    """Every background task this server process started, by id (kept across page switches and reruns)."""
+    return {}
+
+
+def start_task(slot: str, name: str, work) -> Task:
+    """Start `work(progress)` in the background as this session's task in `slot` (one per slot and session)."""
+    task = run_task(name, work)
+    task_id = uuid.uuid4().hex
+    _tasks()[task_id] = task
+    st.session_state[f"task_{slot}"] = task_id
+    return task
+
+
+def current_task(slot: str) -> Task | None:
+    task_id = st.session_state.get(f"task_{slot}")
+    return _tasks().get(task_id) if task_id else None
+
+
+def forget_task(slot: str) -> None:
+    task_id = st.session_state.pop(f"task_{slot}", None)
+    if task_id:
+        _tasks().pop(task_id, None)
+
+
+def render_task(task: Task) -> None:
+    """A progress bar with the task's stage and its seconds so far (or its error in one line)."""
+    snap = task.snapshot()
+    if snap["state"] == "failed":
+        st.error(snap["error"], icon=":material/error:")
+        return
+    fraction = snap["done"] / snap["total"] if snap["total"] else 0.0
+    count = f": {snap['done']:,} / {snap['total']:,}" if snap["total"] > 1 else ""
+    st.progress(min(fraction, 1.0), text=f"{task.name}: {snap['stage'] or 'starting'}{count} · {snap['seconds']:.0f} s")
+
+
+def discover_work(corpus: Corpus, method: str, depth: int, branching: int = 10, levels: tuple[int, ...] | None = None):
+    """The work of discovering a hierarchy, for start_task: kmeans embeds the rows with the cached MiniLM first."""
+    def work(progress) -> Corpus:
+        from core.discovery import discover
+        from core.hnmfk import HNMFkConfig
+
+        vectors = None
+        if method == "kmeans":
+            rows = np.flatnonzero(corpus.is_row)
+            vectors = embedding_cache().encode([corpus.texts[i] for i in rows],
+                                               progress=lambda d, t: progress("embedding the documents", d, t))
+        options = {"levels": levels} if levels else {"branching": branching, "depth": depth}
+        found, _ = discover(corpus, method, vectors=vectors, hnmfk_config=HNMFkConfig(max_depth=depth),
+                            progress=lambda d, t: progress(f"{method} clustering", d, t), **options)
+        return found
+
+    return work
+
+
+def discovery_takes_levels() -> bool:
+    """Whether core.discovery.discover takes cluster counts per level (`levels=(7, 20)`)."""
+    import inspect
+
+    from core.discovery import discover
+
+    return "levels" in inspect.signature(discover).parameters
+
+
+@st.cache_resource
+def warm_up() -> bool:
+    """Once per server process: compile UMAP's numba code in a background thread (the first Map is then fast)."""
+    from core.maps import warm_up as warm_maps
+
+    warm_maps(background=True)
+    return True
+
+
+def render_headlines(cards: list[dict]) -> None:
+    """Headline cards: each number before -> after, and the change in percentage points."""
+    for col, card in zip(st.columns(len(cards)), cards):
+        col.metric(card["label"], f"{card['before']:.1%} → {card['after']:.1%}", f"{card['delta'] * 100:+.1f} pts",
+                   border=True)
+
+
+@st.cache_data(show_spinner="Measuring neighbourhoods…", max_entries=64)
+def _knn_agreements(name: str, digest: str, _run: RunFolder, _shown: np.ndarray, _column: np.ndarray):
+    from core.maps import knn_agreement
+
+    texts = [_run.corpus.texts[i] for i in _shown]
+    before = embedding_cache().encode(texts)
+    return knn_agreement(before, _column), knn_agreement(_run.vectors()[1][_shown], _column)
+
+
+def knn_agreements(name: str, run: RunFolder, shown: np.ndarray, column: tuple[int, ...]) -> tuple:
+    """(before, after) kNN agreement of the shown documents with one level's labels; cached per run and level."""
+    labels = np.asarray(column, dtype=np.int64)
+    digest = hashlib.sha256(labels.tobytes() + np.asarray(shown).tobytes()).hexdigest()
+    return _knn_agreements(name, digest, run, np.asarray(shown), labels)
+
+
+@st.cache_resource(show_spinner="Embedding the run's corpus with the base model (cached on disk)…", max_entries=4)
+def base_vectors(name: str, _run: RunFolder):
+    """The base model's vectors of a run's corpus (with clause keys when the run linked through them): what the
+    before and reference columns of Retrieve search."""
+    from core.corpus_embeddings import embed_corpus
+
+    config = _run.align_config
+    return embed_corpus(_run.corpus, config.model, embedding_cache(), clauses=config.uses_clauses)
+
+
+@st.cache_resource(show_spinner="Loading all-MiniLM-L6-v2…")
+def _base_model():
+    from core.embeddings import load_model
+
+    return load_model(None, "cpu")
+
+
+def encode_base(texts: list[str]) -> np.ndarray:
+    """Zero-shot unit vectors of new texts (a typed query)."""
+    return np.asarray(_base_model().encode(texts, normalize_embeddings=True), dtype=np.float32)
+
+
+@st.cache_data(show_spinner="Zipping the embeddings…", max_entries=4)
+def _embeddings_zip(name: str, stamp: float, _run: RunFolder) -> bytes:
+    return _run.zip_embeddings()
+
+
+def embeddings_zip(name: str, run: RunFolder) -> bytes:
+    """The run's vectors, ids and index as zip bytes, made once per run (a few MB): ready on the first click."""
+    stamp = max((p.stat().st_mtime for p in run.path.iterdir()), default=0.0)
+    return _embeddings_zip(name, stamp, run)

@@ -223,11 +223,19 @@ class RunFolder:
             metrics = self.metrics or {}
         except BrokenRun as e:
             return {**row, "state": "broken", "problem": str(e)}
-        held = {k: (metrics.get(k) or {}).get("heldout", {}) for k in ("before", "after", "reference")}
-        row.update({f"held-out {k}": v.get("recall_overall") for k, v in held.items()})
+        held = {k: (metrics.get(k) or {}).get("heldout", {}) for k in ("before", "after", "reference",
+                                                                        "reference_clauses")}
+        names = {"before": "held-out before", "after": "held-out after", "reference": "held-out reference",
+                 "reference_clauses": "held-out reference (clauses)"}
+        row.update({names[k]: v.get("recall_overall") for k, v in held.items()})
+        row["held-out min before"] = held["before"].get("recall_min")
         row["held-out min after"] = held["after"].get("recall_min")
-        verdict = (metrics.get("summary") or {}).get("heldout_vs_reference")
-        row["beats reference everywhere"] = None if verdict is None else verdict["everywhere"]
+        summary = metrics.get("summary") or {}
+        verdict = summary.get("heldout_vs_zero_shot")
+        row["beats zero-shot everywhere"] = None if verdict is None else verdict["everywhere"]
+        references = [v for k, v in summary.items() if k.startswith("heldout_vs_reference")]
+        row["beats reference everywhere"] = None if not references else all(v["everywhere"] for v in references)
+        row["held-out queries"] = (metrics.get("split") or {}).get("heldout")
         return row
 
 

@@ -19,26 +19,37 @@ if source == "Built-in":
                              help="wordnet:<synset> is the WordNet 3.0 noun subtree under that synset (WordNet's "
                              "synset names, e.g. whale.n.02); synthetic:HxW a perfect tree of height H and width W.")
     corpus = ui.load_spec(typed.strip() or chosen)
+    source = f"builtin:{typed.strip() or chosen}"
 elif source == "Upload a file":
     uploaded = st.file_uploader("Corpus file", type=["csv", "tsv", "jsonl", "ndjson", "parquet", "gz"], key="upload",
                                 help="Columns: id, text, optional query, and parents (ids separated by |) or path "
                                 "(labels separated by /).")
     corpus = ui.load_upload(uploaded) if uploaded is not None else None
+    source = f"upload:{uploaded.file_id}" if uploaded is not None else ""
 else:
     path = st.text_input("File or folder on this machine", key="local_path",
                          help="A corpus file, or a folder of text files whose sub-folders are their labels.")
     corpus = ui.load_spec(path) if path.strip() else None
+    source = f"path:{path.strip()}"
 
 if corpus is None:
     st.stop()
 
-ui.set_active(corpus)
+picked = corpus
+corpus = ui.choose_corpus(source, picked)  # a hierarchy discovered for this pick stays active until another pick
+if ui.discovered_note():
+    note, back = st.columns([4, 1])
+    note.info(f"Active: a hierarchy discovered for this corpus ({ui.discovered_note()}) on the Hierarchy page. It stays "
+              "active until you pick another corpus.", icon=":material/account_tree:")
+    if back.button("Use its own hierarchy", key="corpus_own_hierarchy"):
+        ui.set_active(picked)
+        st.rerun()
 st.subheader(corpus.name)
 ui.render_stats(corpus)
 
 left, right = st.columns([1, 1])
 kind = left.radio("View", ["sunburst", "treemap", "icicle"], horizontal=True, key="tree_kind")
-depth = right.slider("Depth shown", 1, 8, 4, key="tree_depth")
+depth = right.slider("Depth shown", 1, 8, ui.DEFAULT_DEPTH, key="tree_depth")
 figure, trimmed = hierarchy_figure(corpus, kind, max_depth=depth)
 if trimmed.trimmed:
     st.info(f"Large tree: showing {len(trimmed.nodes):,} of {corpus.n:,} nodes, down to depth {trimmed.depth}. "
@@ -49,3 +60,4 @@ st.plotly_chart(figure, width="stretch", key="hierarchy_chart")
 
 st.subheader("Sample rows")
 st.dataframe(ui.sample_rows(corpus), width="stretch", hide_index=True)
+ui.next_step("pages/hierarchy.py", "Next: Hierarchy to browse it, or Align to train on it")

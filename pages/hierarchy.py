@@ -1,4 +1,4 @@
-"""Hierarchy: use the corpus's own hierarchy or discover one; browse it; inspect and search its nodes."""
+"""Hierarchy: use the corpus's own hierarchy or discover one; browse it (breadcrumb, children, search); inspect nodes."""
 
 from __future__ import annotations
 
@@ -10,34 +10,116 @@ from core.figures import hierarchy_figure
 
 st.title("Hierarchy")
 corpus = ui.active_corpus()
-st.caption(f"Corpus `{corpus.name}`")
+st.caption(f"Corpus {ui.corpus_caption(corpus)}")
 
-with st.expander("Discover a hierarchy instead", expanded=False):
+# --- discovery, in the background --------------------------------------------------------------------------------------
+task = ui.current_task("discover")
+with st.expander("Discover a hierarchy instead", expanded=task is not None and task.running):
     method = st.radio("Method", ["kmeans", "hnmfk"], horizontal=True, key="discover_method",
-                      help="kmeans: HCE's bottom-up spherical k-means tree over MiniLM embeddings (seconds). "
+                      help="kmeans: HCE's spherical k-means tree over MiniLM embeddings (seconds). "
                       "hnmfk: HEAL's hierarchical NMF on TF-IDF with automatic k (minutes on thousands of documents).")
     a, b = st.columns(2)
-    branching = a.number_input("Branching (kmeans)", 2, 100, 10, key="discover_branching")
-    depth = b.number_input("Depth (levels below the root)", 1, 6, 2, key="discover_depth")
-    if st.button("Discover", key="discover_go"):
-        with st.spinner(f"Discovering with {method}…"):
-            found = ui.discover_hierarchy(corpus, method, int(branching), int(depth))
-        ui.set_active(found)
-        corpus = found
-        st.success(f"Discovered {found.n - found.n_rows:,} topic nodes; this is now the active corpus.")
+    levels = None
+    if method == "kmeans" and ui.discovery_takes_levels():
+        typed = a.text_input("Topics per level, coarse to fine", "7, 20", key="discover_levels",
+                             help="About 7 topics, then about 20 below them: cluster counts per level.")
+        try:
+            levels = tuple(int(x) for x in typed.replace(" ", "").split(",") if x)
+            if not levels or min(levels) < 2:
+                raise ValueError
+        except ValueError:
+            st.error(f"Topics per level: {typed!r} is not a list of whole numbers of at least 2. Fix: write e.g. 7, 20",
+                     icon=":material/error:")
+            levels = ()
+        depth = len(levels or (1,))
+    else:
+        a.number_input("Branching (kmeans)", 2, 100, 10, key="discover_branching", disabled=method != "kmeans",
+                       help="Documents per cluster at the bottom, clusters per cluster above.")
+        depth = b.number_input("Levels below the root", 1, 6, 2, key="discover_depth")
+    running = task is not None and task.running
+    if st.button("Discover", key="discover_go", disabled=running or levels == ()):
+        work = ui.discover_work(corpus, method, int(depth), int(st.session_state.get("discover_branching", 10)),
+                                levels or None)
+        ui.start_task("discover", f"Discovering with {method}", work)
+        st.rerun()
+
+    @st.fragment(run_every=1.0 if running else None)
+    def discovery_progress() -> None:
+        current = ui.current_task("discover")
+        if current is None:
+            return
+        if current.running:
+            ui.render_task(current)
+            return
+        if current.state == "done":
+            found = current.result
+            ui.forget_task("discover")
+            described = f"{method}, " + (" then ".join(map(str, levels)) + " topics" if levels else f"{int(depth)} levels")
+            ui.set_active(found, discovered=described)
+            st.session_state["discover_message"] = (f"Discovered {ui.plural(found.n - found.n_rows, 'topic node')} in "
+                                                    f"{current.snapshot()['seconds']:.0f} s; this is now the active "
+                                                    "corpus (until you pick another on the Corpus page).")
+            st.session_state.pop("h_focus", None)
+            st.rerun(scope="app")  # sidebar, caption and chart show the new hierarchy at once
+        elif running:
+            st.rerun(scope="app")  # failed: stop polling; the error stays shown below
+        else:
+            ui.render_task(current)
+
+    discovery_progress()
+if "discover_message" in st.session_state:
+    st.success(st.session_state.pop("discover_message"), icon=":material/check_circle:")
 
 ui.render_stats(corpus)
 h = corpus.hierarchy
+tree = h.spanning_tree()
+sizes = tree.subtree_size
+
+# --- what the chart shows: focus (breadcrumb), highlight (the searched node) --------------------------------------------
+if "h_focus" in st.session_state and st.session_state["h_focus"] is not None and st.session_state["h_focus"] >= h.n:
+    st.session_state.pop("h_focus")  # a node of another hierarchy
+focus = st.session_state.get("h_focus")
+
+
+def set_focus(node: int | None) -> None:
+    st.session_state["h_focus"] = node
+
+
 left, right = st.columns([1, 1])
 kind = left.radio("View", ["sunburst", "treemap", "icicle"], horizontal=True, key="h_kind")
-max_depth = right.slider("Depth shown", 1, 8, 3, key="h_depth")
-figure, trimmed = hierarchy_figure(corpus, kind, max_depth=max_depth)
+max_depth = right.slider("Depth shown", 1, 8, ui.DEFAULT_DEPTH, key="h_depth")
+
+crumbs = [] if focus is None else list(tree.ancestors.of(focus)[0][::-1])
+cols = st.columns(min(len(crumbs) + 1, 8))
+cols[0].button("All", key="crumb_top", on_click=set_focus, args=(None,), icon=":material/home:",
+               disabled=focus is None, help="Show the whole hierarchy")
+for i, (col, node) in enumerate(zip(cols[1:], crumbs[-7:])):
+    col.button(h.ids[node][:24], key=f"crumb_{i}", on_click=set_focus, args=(int(node),), disabled=node == focus,
+               help=corpus.texts[node][:160])
+
+selected_id = st.session_state.get("h_node")
+highlight = h.index.get(selected_id) if selected_id else None
+if highlight is not None and h.parent_count[highlight] == 0:
+    highlight = None  # a root: nothing to point at
+figure, trimmed = hierarchy_figure(corpus, kind, max_depth=max_depth, root=focus, highlight=highlight)
 if trimmed.trimmed:
-    st.info(f"Showing {len(trimmed.nodes):,} of {corpus.n:,} nodes, down to depth {trimmed.depth}.")
+    st.caption(f"Showing {trimmed.nodes.size:,} of {ui.plural(int(sizes[focus]) if focus is not None else h.n, 'node')}"
+               f", down to {trimmed.depth} levels below the top; deeper nodes count in their ancestor's size. Click a "
+               "segment to zoom in; use the buttons above or below to move through the tree.")
 st.plotly_chart(figure, width="stretch", key="h_chart")
 
+children = h.children(focus) if focus is not None else h.roots
+children = children[np.argsort(-sizes[children], kind="stable")]
+if len(children) and len(children) <= 2_000:
+    st.selectbox("Go down to", [None, *children.tolist()], key=f"h_down_{focus}",
+                 format_func=lambda v: "(pick a child to show below it)" if v is None
+                 else f"{h.ids[v]} ({ui.plural(int(sizes[v]), 'node')})",
+                 on_change=lambda: set_focus(st.session_state[f"h_down_{focus}"]))
+
+# --- nodes: search, inspect ------------------------------------------------------------------------------------------
 st.subheader("Nodes")
-needle = st.text_input("Search nodes by name or id", key="h_search")
+needle = st.text_input("Search nodes by name or id", key="h_search",
+                       help="The chosen node is drawn in red in the chart, which zooms to its parent.")
 inner = np.flatnonzero(h.child_count > 0)
 candidates = inner if not needle else np.array(
     [i for i in range(h.n) if needle.lower() in h.ids[i].lower() or needle.lower() in corpus.texts[i][:80].lower()],
@@ -45,16 +127,32 @@ candidates = inner if not needle else np.array(
 if len(candidates) == 0:
     st.warning(f"No node matches {needle!r}.")
     st.stop()
-sizes = h.subtree_size
 candidates = candidates[np.argsort(-sizes[candidates], kind="stable")][:500]
-choice = st.selectbox("Node", [h.ids[i] for i in candidates], key="h_node",
-                      format_func=lambda node_id: f"{node_id} ({sizes[h.index[node_id]]:,} below)")
+
+
+def show_node() -> None:
+    """Zoom the chart to the chosen node's parent, so the red node is drawn among its siblings."""
+    v = h.index[st.session_state["h_node"]]
+    parents = tree.parents(v)
+    set_focus(int(parents[0]) if len(parents) else None)
+
+
+options = [h.ids[i] for i in candidates]
+if st.session_state.get("h_node") not in options:
+    st.session_state.pop("h_node", None)
+choice = st.selectbox("Node", options, key="h_node", on_change=show_node,
+                      format_func=lambda node_id: f"{node_id} ({ui.plural(int(sizes[h.index[node_id]]), 'node')} "
+                      "below, itself included)")
+if needle and highlight != h.index[choice]:
+    show_node()
+    st.rerun()
 v = h.index[choice]
-anc, _ = h.spanning_tree().ancestors.of(v)
+anc, _ = tree.ancestors.of(v)
 st.markdown(f"**{corpus.texts[v][:200]}**")
 st.write(f"Path: `{' / '.join(h.ids[a] for a in anc[::-1])}` · depth {int(h.depth[v])} · "
-         f"{int(sizes[v]):,} nodes below (itself included) · {len(h.children(v)):,} children")
+         f"{ui.plural(int(sizes[v]), 'node')} below (itself included) · {ui.plural(len(h.children(v)), 'child', 'children')}")
 below = h.descendants(v)
 docs = below[corpus.is_row[below]][:20]
 st.dataframe({"id": [h.ids[i] for i in docs], "text": [corpus.texts[i][:160] for i in docs]}, width="stretch",
              hide_index=True)
+ui.next_step("pages/align.py", "Next: Align trains embeddings that follow this hierarchy")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -84,6 +86,8 @@ def test_align_trains_in_the_background_with_live_progress_then_runs_lists_it(ap
     app.selectbox(key="builtin_spec").set_value("synthetic:3x3").run()
     app.switch_page("pages/align.py").run()
     assert not app.exception and app.title[0].value == "Align"
+    assert app.selectbox(key="align_method").value == "memory"  # the default method
+    app.selectbox(key="align_method").set_value("hr").run()
     app.selectbox(key="align_encoder").set_value("lookup").run()
     app.number_input(key="align_steps_lookup").set_value(200_000).run()
     app.number_input(key="align_eval_every").set_value(100).run()
@@ -108,6 +112,10 @@ def test_align_trains_in_the_background_with_live_progress_then_runs_lists_it(ap
         time.sleep(0.3)
         app.run()
     assert "stopped" in " ".join(m.value for m in app.markdown)
+    # the run ended: Start is enabled and Stop disabled without another click, and the held-out result is shown
+    assert not app.button(key="align_start").disabled and app.button(key="align_stop").disabled
+    assert "Result on held-out queries" in [s.value for s in app.subheader]
+    assert [m.label for m in app.metric][:3] == ["Overall recall", "Worst distance", "Distance 0 (the node itself)"]
 
     app.switch_page("pages/runs.py").run()
     assert not app.exception
@@ -132,11 +140,40 @@ def test_map_page_draws_before_and_after_for_a_finished_run(app, workspace):
     run_alignment(load_corpus("synthetic:3x3"), config, new_run_dir(workspace, config))
     app.switch_page("pages/map.py").run(timeout=120)
     assert not app.exception
+    deadline = time.time() + 120
+    while len(app.get("plotly_chart")) < 2 and time.time() < deadline:  # UMAP runs in the background
+        time.sleep(0.5)
+        app.run(timeout=60)
+    assert not app.exception
     charts = app.get("plotly_chart")
     assert len(charts) == 2
     assert list((workspace / "runs").glob("*/map-*.npy"))  # cached next to the run
+    assert app.select_slider(key="map_level").value == 1  # level 0 is the single root: the first level that says something
+    labels = [m.label for m in app.metric]
+    assert labels == ["kNN agreement at level 1"] * 2 and all(m.value.endswith("%") for m in app.metric)
     app.run(timeout=60)  # a second visit reads the cache
     assert not app.exception and len(app.get("plotly_chart")) == 2
+
+
+def test_runs_page_lists_broken_runs_and_shows_percentages(app, workspace):
+    from core.builtins import load_corpus
+    from core.jobs import new_run_dir
+    from core.runs import run_alignment
+    from core.train import AlignConfig
+
+    config = AlignConfig(method="hr", encoder="lookup", dim=8, steps=20, eval_every=10)
+    run_alignment(load_corpus("synthetic:3x3"), config, new_run_dir(workspace, config))
+    broken = workspace / "runs" / "00000000-broken"
+    broken.mkdir()
+    (broken / "status.json").write_text("{not json")
+    app.switch_page("pages/runs.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert set(table["state"]) == {"complete", "broken"}
+    assert "missing" in table.set_index("state").loc["broken", "problem"]  # says why
+    held = table.set_index("state").loc["complete", "held-out before"]
+    assert 1 < held <= 100  # percentages, not fractions
+    assert "cannot be read" in app.warning[0].value
 
 
 def test_retrieve_page_shows_before_and_after_with_distances(app, workspace):
@@ -151,11 +188,12 @@ def test_retrieve_page_shows_before_and_after_with_distances(app, workspace):
     assert not app.exception
     app.selectbox(key="retrieve_pick").set_value("query r.0.1").run(timeout=60)
     assert not app.exception
-    before, after = app.dataframe[0].value, app.dataframe[1].value
-    assert len(before) == 10 and len(after) == 10
-    relevant = after[after["distance"] != "not an ancestor"]
-    assert set(relevant["distance"]) <= {"0", "1", "2"}
-    assert after.iloc[0]["path"].startswith("r")
+    before, after, reference = (frame.value for frame in app.dataframe)
+    assert len(before) == 10 and len(after) == 10 and len(reference) == 10
+    relevant = after[after["distance"] != ""]
+    assert set(relevant["distance"]) <= {"0 · itself", "1", "2"}
+    assert reference.iloc[0]["distance"] == "0 · itself"  # link-and-walk puts the linked node first
+    assert list(reference.iloc[1]["path"]) == ["r.0"]  # the path, root left out, down to the hit
     app.text_input(key="retrieve_query").input("something new").run(timeout=60)
     assert not app.exception and "lookup tables" in app.info[0].value
 
@@ -173,8 +211,19 @@ def test_hierarchy_page_browses_searches_and_discovers(app):
     app.text_input(key="h_search").input("no-such-node").run()
     assert "No node matches" in app.warning[0].value
     app.text_input(key="h_search").input("").run()
-    app.number_input(key="discover_branching").set_value(8).run()
+    if "discover_branching" in [w.key for w in app.number_input]:
+        app.number_input(key="discover_branching").set_value(8).run()
     app.button(key="discover_go").click().run(timeout=120)
     assert not app.exception
+    deadline = time.time() + 120
+    while not app.success and time.time() < deadline:  # discovery runs in the background; the page polls it
+        time.sleep(0.5)
+        app.run()
     assert "topic nodes" in app.success[0].value
     assert metric(app, "Documents") == "1,182" and int(metric(app, "Nodes").replace(",", "")) > 1182
+    assert "hierarchy discovered" in app.caption[0].value  # the caption says so at once (the browser test: the sidebar)
+    # the Corpus page keeps the discovered hierarchy until another corpus is picked
+    app.switch_page("pages/corpus.py").run()
+    assert int(metric(app, "Nodes").replace(",", "")) > 1182 and "discovered" in app.info[0].value
+    app.selectbox(key="builtin_spec").set_value("synthetic:4x5").run()
+    assert metric(app, "Nodes") == "156"
