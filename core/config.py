@@ -36,7 +36,7 @@ class AlignConfig:
     hidden: int = 512  # hidden width of an mlp head
     shared_head: bool | None = None  # adapter: one head for queries and documents (None: separate for hr, else shared)
     base_weight: float | None = None  # adapter, memory: weight of the base model's cosine added to every score (None: 0 adapter, 0.001 memory)
-    steps: int | None = None  # optimiser steps of training (the first phase with pretrain-finetune) (None: default)
+    steps: int | None = None  # optimiser steps of training (pretrain phase; memory: code phase) (None: default)
     batch_size: int = 256  # pairs (hr, flat), queries (hce, memory) or items (heal) per step
     lr: float | None = None  # Adam learning rate of training (None: 0.05 lookup, 1e-3 adapter/memory, 2e-5 finetune)
     temperature: float | None = None  # every loss: logits = similarity / temperature (None: the method's default)
@@ -59,7 +59,7 @@ class AlignConfig:
     link_temperature: float = 0.02  # memory: softmax temperature of a query's attention over the node keys
     link_steps: int = 100  # memory: steps of the second phase, which trains the query head (0 = keep the zero-shot link)
     memory_negatives: int = 4096  # memory: non-ancestor documents sampled per step for the code loss
-    eval_every: int = 50  # steps between validation evaluations (and checkpoint choices)
+    eval_every: int | None = None  # steps between validation evaluations and checkpoint choices (None: about 20 per run)
     eval_queries: int = 1000  # most validation queries evaluated
     validation_fraction: float = 0.1  # share of queries set aside to pick the checkpoint (text encoders)
     heldout_fraction: float = 0.2  # share of queries never trained on (the evaluation's held-out split)
@@ -120,7 +120,7 @@ def defaults(method: str, encoder: str) -> dict:
     lookup, finetune = encoder == "lookup", encoder == "finetune"
     out = {
         "dim": None if encoder == "memory" else 64,  # the memory sizes its codes from the corpus (core/memory.py)
-        "steps": 3000 if lookup else 300 if finetune else 400,
+        "steps": 3000 if lookup else 300 if finetune else None if encoder == "memory" else 400,  # memory: from n
         "lr": 0.05 if lookup else 2e-5 if finetune else 1e-3,
         "similarity": "cosine",
         "temperature": {"flat": 0.05, "hr": 0.05, "heal": 0.07, "hce": 0.05, "memory": 0.2}[method],

@@ -33,7 +33,7 @@ from core.embeddings import pick_device
 from core.encoders import AdapterEncoder, FinetuneEncoder, LookupEncoder, encode_all
 from core.evaluate import EvalConfig, heldout_mask, retrieval_metrics
 from core.index import build_index, search
-from core.memory import MemoryEncoder, ancestor_sums, default_code_dim, initial_codes
+from core.memory import MemoryEncoder, ancestor_sums, default_code_dim, default_code_steps, initial_codes
 from core.objectives import OBJECTIVES, Objective
 
 __all__ = ["ENCODERS", "METHODS", "RECIPES", "AlignConfig", "AlignResult", "Trainer", "align", "split_queries"]
@@ -91,8 +91,9 @@ class Trainer:
     def __init__(self, corpus: Corpus, config: AlignConfig, base: BaseVectors | tuple | None = None,
                  callback: Callback = no_callback, stop: threading.Event | None = None):
         config = config.resolved()
-        if config.encoder == "memory" and config.dim is None:
-            config = replace(config, dim=default_code_dim(corpus.n))
+        if config.encoder == "memory":  # the memory sizes its codes, and their training, from the corpus
+            config = replace(config, dim=config.dim or default_code_dim(corpus.n),
+                             steps=config.steps or default_code_steps(corpus.n, config.batch_size))
         self.config = config
         self.base = as_base_vectors(base)
         if config.encoder != "lookup" and self.base is None:
@@ -111,6 +112,9 @@ class Trainer:
         self.eval_config = EvalConfig(heldout_fraction=config.heldout_fraction, seed=config.seed)
         self.encoder = self._make_encoder().to(self.device)
         self.objective: Objective = OBJECTIVES[config.method](self)
+        if config.eval_every is None:  # about 20 validation evaluations (and checkpoint choices) per run
+            total = sum(p.steps for p in self.objective.phases())
+            self.config = self.objective.config = replace(self.config, eval_every=max(10, math.ceil(total / 20)))
 
     # --- set-up -----------------------------------------------------------------------------------------------------
 
