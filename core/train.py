@@ -78,6 +78,16 @@ def split_queries(n_queries: int, config: AlignConfig) -> QuerySplit:
     return QuerySplit(np.sort(rest[n_val:]), np.sort(rest[:n_val]), np.flatnonzero(held))
 
 
+def query_positions(corpus: Corpus, config: AlignConfig, split: QuerySplit) -> tuple[np.ndarray, np.ndarray]:
+    """(training query positions, node of every position): the corpus's queries, then with doc_queries every node's
+    document as a further training query (positions m..m+n-1, always trained: documents are known)."""
+    nodes = corpus.query_nodes.astype(np.int64)
+    if not config.doc_queries:
+        return split.train, nodes
+    m = len(nodes)
+    return np.concatenate([split.train, m + np.arange(corpus.n)]), np.concatenate([nodes, np.arange(corpus.n)])
+
+
 def as_base_vectors(base) -> BaseVectors | None:
     """Accept BaseVectors or a plain (queries, docs) pair."""
     if base is None or isinstance(base, BaseVectors):
@@ -103,12 +113,7 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.device = torch.device(pick_device(config.device))
         self.split = split_queries(len(corpus.query_nodes), config)
-        # query positions: the corpus's queries, then (doc_queries) every node's document as a further training query
-        self.position_nodes = corpus.query_nodes.astype(np.int64)
-        self.train_positions = self.split.train
-        if config.doc_queries:
-            self.position_nodes = np.concatenate([self.position_nodes, np.arange(corpus.n)])
-            self.train_positions = np.concatenate([self.split.train, len(corpus.query_nodes) + np.arange(corpus.n)])
+        self.train_positions, self.position_nodes = query_positions(corpus, config, self.split)
         self.eval_config = EvalConfig(heldout_fraction=config.heldout_fraction, seed=config.seed)
         self.encoder = self._make_encoder().to(self.device)
         self.objective: Objective = OBJECTIVES[config.method](self)
@@ -269,21 +274,7 @@ def align(corpus: Corpus, config: AlignConfig, base: BaseVectors | tuple | None 
 
 def steps_for_epochs(corpus: Corpus, config: AlignConfig, epochs: float) -> int:
     """Steps that make `epochs` passes over what the method trains on (pairs, queries, or queries and documents)."""
-    from core.pairs import training_pairs
-
     config = config.resolved()
-    split = split_queries(len(corpus.query_nodes), config)
-    positions = split.train
-    nodes = corpus.query_nodes.astype(np.int64)
-    if config.doc_queries:
-        nodes = np.concatenate([nodes, np.arange(corpus.n)])
-        positions = np.concatenate([positions, len(corpus.query_nodes) + np.arange(corpus.n)])
-    if config.method in ("hr", "flat"):
-        items = len(training_pairs(corpus.hierarchy.ancestors, nodes, positions))
-    elif config.method == "heal":
-        items = len(positions) + corpus.n_rows
-    elif config.method == "memory":
-        items = max(len(positions), corpus.n)
-    else:
-        items = len(positions)
+    positions, nodes = query_positions(corpus, config, split_queries(len(corpus.query_nodes), config))
+    items = OBJECTIVES[config.method].count_items(corpus, config, positions, nodes)
     return max(1, math.ceil(epochs * items / config.batch_size))

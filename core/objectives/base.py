@@ -79,5 +79,10 @@ class Objective:
         return False
 
     def items_per_epoch(self) -> int:
-        """What one pass over the training data counts (for --epochs)."""
-        return len(self.trainer.train_positions)
+        t = self.trainer
+        return self.count_items(t.corpus, t.config, t.train_positions, t.position_nodes)
+
+    @staticmethod
+    def count_items(corpus, config, train_positions, position_nodes) -> int:
+        """What one pass over the training data counts (for --epochs), known before any model is built."""
+        return len(train_positions)

@@ -48,5 +48,6 @@ class HEALObjective(Objective):
             return metrics["recall_overall"]
         return float(np.mean([v["precision@10"] for v in levels.values()]))
 
-    def items_per_epoch(self):
-        return len(self.trainer.train_positions) + len(self.documents)
+    @staticmethod
+    def count_items(corpus, config, train_positions, position_nodes):
+        return len(train_positions) + corpus.n_rows

@@ -86,5 +86,6 @@ class MemoryObjective(Objective):
     def loss(self, phase):
         return self._link_loss() if phase.name == "link" else self._codes_loss(phase.temperature)
 
-    def items_per_epoch(self):
-        return max(len(self.trainer.train_positions), self.corpus.n)
+    @staticmethod
+    def count_items(corpus, config, train_positions, position_nodes):
+        return max(len(train_positions), corpus.n)

@@ -48,5 +48,6 @@ class PairObjective(Objective):
         docs = torch.as_tensor(self.sampler.pairs.doc[idx], device=self.device)
         return positions, docs
 
-    def items_per_epoch(self) -> int:
-        return len(self.pairs)
+    @staticmethod
+    def count_items(corpus, config, train_positions, position_nodes) -> int:
+        return len(training_pairs(corpus.hierarchy.ancestors, position_nodes, train_positions))
