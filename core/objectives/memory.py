@@ -67,7 +67,9 @@ class MemoryObjective(Objective):
         c, enc, n = self.config, self.trainer.encoder, self.corpus.n
         nodes = torch.randint(n, (c.batch_size,), generator=self.generator).to(self.device)
         ancestors = self.ancestors[nodes]  # (B, A)
-        codes = enc.doc_codes()  # (n, dim): the code part of the documents' vectors as the index will hold them
+        # a corpus document's vector is its own code up to a tiny mix of near-duplicates (core/memory.py), so the
+        # codes are trained directly: mixing all n documents' neighbours every step would cost (n, 32, dim)
+        codes = enc.codes
         values = enc.values[nodes]  # (B, dim)
         positive = torch.einsum("bd,bad->ba", values, codes[ancestors.clamp(min=0)])
         sample = torch.randperm(n, generator=self.generator)[: c.memory_negatives].to(self.device)
