@@ -16,6 +16,6 @@ navigation = st.navigation([
     st.Page("pages/retrieve.py", title="Retrieve", icon=":material/search:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:"),
 ])
-ui.warm_up()  # compiles UMAP in the background once per server, so the first Map is quick
+ui.start_up()  # once per server: torch threads for shared cores, UMAP compiled in the background
 ui.sidebar_status()
 navigation.run()

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,12 +51,35 @@ def embed_corpus(
         if not m or int(m[1]) < 1:
             raise InputError(f"model {model!r}", "not a reference-encoder name", "write gaussian:D with a dimension D, e.g. gaussian:256")
         return BaseVectors(*gaussian_embeddings(corpus.hierarchy.ancestors, corpus.query_nodes, corpus.n, int(m[1]), seed))
-    queries = cache.encode(corpus.query_texts(), model, device=device, progress=lambda d, t: progress("encode queries", d, t))
     docs = cache.encode(list(corpus.texts), model, device=device, progress=lambda d, t: progress("encode documents", d, t))
-    if not clauses:
-        return BaseVectors(queries, docs)
-    keys = node_keys(corpus.texts, "clauses")
-    extra = list(keys.texts[corpus.n:])
-    vectors = cache.encode(extra, model, device=device, progress=lambda d, t: progress("encode clauses", d, t)) if extra \
-        else np.zeros((0, docs.shape[1]), dtype=np.float32)
-    return BaseVectors(queries, docs, vectors, keys.owner[corpus.n:])
+    vectors = owner = None
+    if clauses:
+        keys = node_keys(corpus.texts, "clauses")
+        extra = list(keys.texts[corpus.n:])
+        vectors = cache.encode(extra, model, device=device, progress=lambda d, t: progress("encode clauses", d, t)) \
+            if extra else np.zeros((0, docs.shape[1]), dtype=np.float32)
+        owner = keys.owner[corpus.n:]
+    queries = _query_vectors(corpus.query_texts(), model, cache, device, progress,
+                             [(corpus.texts, docs)] + ([(extra, vectors)] if clauses else []))
+    return BaseVectors(queries, docs, vectors, owner)
+
+
+def _query_vectors(texts: list[str], model: str | None, cache: EmbeddingCache, device: str, progress: Progress,
+                   encoded: list[tuple[Sequence[str], np.ndarray]]) -> np.ndarray:
+    """Query vectors, reusing the vector of any query text already encoded as a document or clause (a WordNet query
+    is its first lemma, which is also a clause of its document): only the rest is encoded. Cached like the others."""
+    cached = cache.get(texts, model)
+    if cached is not None:
+        progress("encode queries", len(texts), len(texts))
+        return cached
+    known = {}
+    for source, vectors in encoded:
+        known.update(zip(source, vectors))
+    missing = [t for t in dict.fromkeys(texts) if t not in known]
+    if missing:
+        known.update(zip(missing, cache.encode(missing, model, device=device,
+                                               progress=lambda d, t: progress("encode queries", d, t))))
+    progress("encode queries", len(texts), len(texts))
+    out = np.stack([known[t] for t in texts]) if texts else np.zeros((0, next(iter(encoded))[1].shape[1]), np.float32)
+    cache.put(texts, out, model)
+    return out
