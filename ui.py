@@ -130,9 +130,9 @@ def render_stats(corpus: Corpus) -> None:
         col.metric(label, f"{stats[key]:,}")
     notes = []
     if stats["label_nodes"]:
-        notes.append(f"{stats['label_nodes']:,} label nodes made from the `path` column")
+        notes.append(f"{plural(stats['label_nodes'], 'label node')} made from the `path` column")
     if stats["multi_parent_nodes"]:
-        notes.append(f"{stats['multi_parent_nodes']:,} nodes have several parents (a DAG)")
+        notes.append(f"{plural(stats['multi_parent_nodes'], 'node has', 'nodes have')} several parents (a DAG)")
     notes.append("a tree" if stats["is_tree"] else "not a tree")
     st.caption(" · ".join(notes))
 
@@ -284,11 +284,22 @@ def discovery_takes_levels() -> bool:
 
 
 @st.cache_resource
-def warm_up() -> bool:
-    """Once per server process: compile UMAP's numba code in a background thread (the first Map is then fast)."""
-    from core.maps import warm_up as warm_maps
+def start_up() -> bool:
+    """Once per server process: torch gets half the cores (the server and the browser need the rest; see
+    core.embeddings.limit_threads); then, in one background thread, MiniLM is loaded (Start does not wait for it)
+    and UMAP's numba code compiles (the first Map is then quick)."""
+    import threading
 
-    warm_maps(background=True)
+    from core.embeddings import limit_threads, shared_model
+    from core.maps import warm_up
+
+    limit_threads()
+
+    def warm() -> None:
+        shared_model(None, "auto")
+        warm_up(background=False)
+
+    threading.Thread(target=warm, name="studio-warm-up", daemon=True).start()
     return True
 
 

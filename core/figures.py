@@ -51,6 +51,11 @@ def trim_tree(corpus: Corpus, max_depth: int = 4, max_nodes: int = 2_500, root: 
     return TrimmedTree(nodes, first_parent[nodes], values, cut, cut < deepest, not h.is_tree)
 
 
+def short_name(corpus: Corpus, node: int) -> str:
+    """What to call a node on a chart: a corpus row by its id, a label node (made from a `path`) by its label."""
+    return corpus.ids[node] if corpus.is_row[node] else corpus.texts[node]
+
+
 def plural(count: int, word: str) -> str:
     """'1 node', '2 nodes', '1,182 nodes'."""
     return f"{count:,} {word}" if count == 1 else f"{count:,} {word}s"
@@ -77,7 +82,16 @@ def hierarchy_figure(corpus: Corpus, kind: str = "sunburst", max_depth: int = 4,
     drawn = {int(v): k for k, v in enumerate(trimmed.nodes)}
     top_depth = int(tree.depth[trimmed.nodes].min(initial=0))
     levels = tree.level_labels()
-    branch = levels[trimmed.nodes, top_depth + 1] if levels.shape[1] > top_depth + 1 else np.full(len(drawn), -1)
+    node_depth = tree.depth[trimmed.nodes]
+    colour_depth = top_depth + 1  # the branches: the first level below the top not dominated by one node
+    for d in range(top_depth + 1, min(top_depth + 4, levels.shape[1])):
+        at = sizes[node_depth == d]
+        if not len(at):
+            break
+        colour_depth = d
+        if at.max() < 0.6 * at.sum():
+            break
+    branch = levels[trimmed.nodes, colour_depth] if levels.shape[1] > colour_depth else np.full(len(drawn), -1)
     colours = ["#d9dde6" if b < 0 else BRANCH_COLOURS[drawn.get(int(b), 0) % len(BRANCH_COLOURS)] for b in branch]
     if highlight is not None:
         marked, _ = tree.ancestors.of(int(highlight))

@@ -85,14 +85,19 @@ def knn_agreement(vectors: np.ndarray, labels: np.ndarray, k: int = 10, max_quer
     return same / (len(asked) * k)
 
 
-def first_informative_level(labels_by_level: np.ndarray) -> int:
-    """The first level (column) whose labelled points carry at least two different labels: above it, every point
-    has the same colour and a map says nothing."""
+def first_informative_level(labels_by_level: np.ndarray, dominant: float = 0.5) -> int:
+    """The first level (column) at which no label holds more than `dominant` of the labelled points: above it one
+    colour covers most of the map and it says little (WordNet's mammals are 95% placental at level 1). Falls back to
+    the first level with at least two labels, then to the last level."""
+    fallback = None
     for level in range(labels_by_level.shape[1]):
         column = labels_by_level[:, level]
-        if len(np.unique(column[column >= 0])) >= 2:
-            return level
-    return max(labels_by_level.shape[1] - 1, 0)
+        _, counts = np.unique(column[column >= 0], return_counts=True)
+        if len(counts) >= 2:
+            if counts.max() <= dominant * counts.sum():
+                return level
+            fallback = level if fallback is None else fallback
+    return fallback if fallback is not None else max(labels_by_level.shape[1] - 1, 0)
 
 
 def map_paths(workspace: Path, run_path: Path, texts: list[str]) -> tuple[Path, Path]:
@@ -161,10 +166,12 @@ _warm = threading.Event()
 
 
 def warm_up(background: bool = True) -> None:
-    """Compile UMAP's numba functions (exact and approximate neighbour paths) on tiny random data, once per process.
+    """Compile UMAP's numba functions on tiny random data, once per process.
 
     The first UMAP in a process otherwise spends ~20 s compiling before it starts; the app calls this at start-up in
-    a daemon thread, so by the time someone opens the Map page the compiled code is there."""
+    a daemon thread, so by the time someone opens the Map page the compiled code is there. Only the exact-neighbour
+    path UMAP takes below 4,096 points is compiled (~20 s of one core): the approximate path of larger maps costs
+    twice that, so a first map of a large corpus pays it once per server process instead of every start-up."""
     if _warm.is_set():
         return
     _warm.set()
@@ -173,9 +180,7 @@ def warm_up(background: bool = True) -> None:
         import umap
 
         x = np.random.default_rng(0).standard_normal((200, 16)).astype(np.float32)
-        for approximate in (False, True):
-            umap.UMAP(n_neighbors=10, metric="cosine", random_state=0, n_jobs=1, n_epochs=20,
-                      force_approximation_algorithm=approximate).fit_transform(x)
+        umap.UMAP(n_neighbors=10, metric="cosine", random_state=0, n_jobs=1, n_epochs=20).fit_transform(x)
 
     if background:
         threading.Thread(target=run, name="umap-warm-up", daemon=True).start()

@@ -45,22 +45,24 @@ with st.expander("Training settings", expanded=False):
     if method == "memory":
         link_steps = a.number_input("Link steps", 0, 100_000, defaults.link_steps, step=50, key="align_link_steps",
                                     help="Steps that train the query's attention over the node keys.")
-        steps = b.number_input("Code steps", 1, 100_000, defaults.steps, step=100, key="align_steps_memory",
-                               help="Steps that train the node vectors; only used above 2,048 nodes (below, the "
-                               "vectors are exact from the start).")
+        steps = b.number_input("Code steps", 1, 1_000_000, defaults.steps, step=100, key="align_steps_memory",
+                               placeholder="automatic", help="Steps that train the node vectors; only used above "
+                               "2,048 nodes (below, the vectors are exact from the start). Empty: set from the "
+                               "corpus size.")
         lr = defaults.lr
     else:
         link_steps = defaults.link_steps
         steps = a.number_input("Steps", 1, 100_000, defaults.steps, step=100, key=f"align_steps_{encoder}")
         lr = b.number_input("Learning rate", 1e-6, 1.0, defaults.lr, format="%.5f", key=f"align_lr_{encoder}")
     batch = c.number_input("Batch size", 2, 4096, defaults.batch_size, key="align_batch")
-    eval_every = d.number_input("Evaluate every (steps)", 1, 10_000, 10 if method == "memory" else 20,
-                                key="align_eval_every",
-                                help="Each evaluation scores the validation queries and may become the saved model.")
+    eval_every = d.number_input("Evaluate every (steps)", 1, 10_000, defaults.eval_every, key="align_eval_every",
+                                placeholder="automatic", help="Each evaluation scores the validation queries and may "
+                                "become the saved model. Empty: about 20 evaluations per run.")
     dim = st.number_input("Vector size", 2, 1024, defaults.dim, key="align_dim") if encoder == "lookup" else None
 config = AlignConfig(method=method, encoder=encoder, recipe=recipe if method in ("hr", "flat") else "standard",
-                     steps=int(steps), link_steps=int(link_steps), lr=float(lr), batch_size=int(batch),
-                     eval_every=int(eval_every), dim=int(dim) if dim else None)
+                     steps=None if steps is None else int(steps), link_steps=int(link_steps), lr=float(lr),
+                     batch_size=int(batch), eval_every=None if eval_every is None else int(eval_every),
+                     dim=int(dim) if dim else None)
 
 EXPLAIN = ("Each line is recall by distance on validation queries (set aside, never trained on): for a query about a "
            "node, the share of the node itself (distance 0), its parent (1), grandparent (2) … found in its top "
@@ -155,19 +157,23 @@ def live_view() -> None:
             st.plotly_chart(training_figure(evals, baselines=baselines, upto=upto), width="stretch",
                             key="history_recall")
             st.plotly_chart(progress_figure(evals, baselines), width="stretch", key="history_progress")
+            if snap["losses"]:
+                st.plotly_chart(loss_figure(snap["steps"], snap["losses"]), width="stretch", key="history_loss")
         return
     if evals:
         best = next((e for e in evals if e["step"] == evals[-1].get("best_step")), evals[-1])
         before = (baselines or {}).get("before") or evals[0]["metrics"]
         ui.render_headlines(headline_numbers(best["metrics"], before))
-        st.plotly_chart(training_figure(evals, baselines=baselines), width="stretch", key="live_recall")
+        # rebuilt only when an evaluation arrives: between them the page re-sends the same figures, which the
+        # browser does not redraw, so polling costs the training next to nothing
+        cache_key = (str(job.folder), len(evals), baselines is not None)
+        if st.session_state.get("align_figures", (None,))[0] != cache_key:
+            st.session_state["align_figures"] = (cache_key, training_figure(evals, baselines=baselines),
+                                                 progress_figure(evals, baselines))
+        _, recall, progress = st.session_state["align_figures"]
+        st.plotly_chart(recall, width="stretch", key="live_recall")
         st.caption(EXPLAIN + f" The model kept is the best checkpoint so far (step {best['step']}), not the last step.")
-        left, right = st.columns(2)
-        with left:
-            st.plotly_chart(progress_figure(evals, baselines), width="stretch", key="live_progress")
-        with right:
-            if snap["losses"]:
-                st.plotly_chart(loss_figure(snap["steps"], snap["losses"]), width="stretch", key="live_loss")
+        st.plotly_chart(progress, width="stretch", key="live_progress")
     if running:
         return
     if job.state == "failed":

@@ -57,9 +57,10 @@ with st.expander("Discover a hierarchy instead", expanded=task is not None and t
             described = f"{method}, " + (" then ".join(map(str, levels)) + " topics" if levels else f"{int(depth)} levels")
             ui.set_active(found, discovered=described)
             st.session_state["discover_message"] = (f"Discovered {ui.plural(found.n - found.n_rows, 'topic node')} in "
-                                                    f"{current.snapshot()['seconds']:.0f} s; this is now the active "
+                                                    f"{current.snapshot()['seconds']:.1f} s; this is now the active "
                                                     "corpus (until you pick another on the Corpus page).")
-            st.session_state.pop("h_focus", None)
+            for key in ("h_focus", "h_node", "h_picked", "h_search", "h_last_search"):  # the previous hierarchy's
+                st.session_state.pop(key, None)
             st.rerun(scope="app")  # sidebar, caption and chart show the new hierarchy at once
         elif running:
             st.rerun(scope="app")  # failed: stop polling; the error stays shown below
@@ -75,8 +76,35 @@ h = corpus.hierarchy
 tree = h.spanning_tree()
 sizes = tree.subtree_size
 
-# --- what the chart shows: focus (breadcrumb), highlight (the searched node) --------------------------------------------
-if "h_focus" in st.session_state and st.session_state["h_focus"] is not None and st.session_state["h_focus"] >= h.n:
+# --- search first (its box is drawn below the chart, but a new search moves the chart to the best match) ---------------
+needle = st.session_state.get("h_search", "").strip()
+low = needle.lower()
+if not needle:
+    candidates = np.flatnonzero(h.child_count > 0)
+    candidates = candidates[np.argsort(-sizes[candidates], kind="stable")][:500]
+else:
+    matches = [i for i in range(h.n) if low in h.ids[i].lower() or low in corpus.texts[i][:80].lower()]
+    # best first: the id itself (or WordNet's "whale.n.…"), then ids that start with it, then the largest subtrees
+    matches.sort(key=lambda i: (not (h.ids[i].lower() == low or h.ids[i].lower().startswith(low + ".")),
+                                not h.ids[i].lower().startswith(low), -int(sizes[i])))
+    candidates = np.asarray(matches[:500], dtype=int)
+
+
+def focus_on(node: int) -> None:
+    """Zoom the chart to a node's parent, so the node is drawn (in red) among its siblings."""
+    parents = tree.parents(node)
+    st.session_state["h_focus"] = int(parents[0]) if len(parents) else None
+    st.session_state["h_picked"] = True  # from now on the chosen node is drawn in red
+
+
+if needle != st.session_state.get("h_last_search", ""):
+    st.session_state["h_last_search"] = needle
+    if len(candidates):
+        st.session_state["h_node"] = h.ids[candidates[0]]
+        focus_on(int(candidates[0]))
+
+# --- what the chart shows: focus (breadcrumb), highlight (the chosen node) ----------------------------------------------
+if st.session_state.get("h_focus") is not None and st.session_state["h_focus"] >= h.n:
     st.session_state.pop("h_focus")  # a node of another hierarchy
 focus = st.session_state.get("h_focus")
 
@@ -90,14 +118,14 @@ kind = left.radio("View", ["sunburst", "treemap", "icicle"], horizontal=True, ke
 max_depth = right.slider("Depth shown", 1, 8, ui.DEFAULT_DEPTH, key="h_depth")
 
 crumbs = [] if focus is None else list(tree.ancestors.of(focus)[0][::-1])
-cols = st.columns(min(len(crumbs) + 1, 8))
-cols[0].button("All", key="crumb_top", on_click=set_focus, args=(None,), icon=":material/home:",
-               disabled=focus is None, help="Show the whole hierarchy")
-for i, (col, node) in enumerate(zip(cols[1:], crumbs[-7:])):
-    col.button(h.ids[node][:24], key=f"crumb_{i}", on_click=set_focus, args=(int(node),), disabled=node == focus,
-               help=corpus.texts[node][:160])
+with st.container(horizontal=True, gap="small"):
+    st.button("All", key="crumb_top", on_click=set_focus, args=(None,), icon=":material/home:",
+              disabled=focus is None, help="Show the whole hierarchy")
+    for i, node in enumerate(crumbs[-8:]):
+        st.button(f"› {h.ids[node][:28]}", key=f"crumb_{i}", on_click=set_focus, args=(int(node),),
+                  disabled=node == focus, help=corpus.texts[node][:160], type="tertiary")
 
-selected_id = st.session_state.get("h_node")
+selected_id = st.session_state.get("h_node") if st.session_state.get("h_picked") else None
 highlight = h.index.get(selected_id) if selected_id else None
 if highlight is not None and h.parent_count[highlight] == 0:
     highlight = None  # a root: nothing to point at
@@ -105,8 +133,31 @@ figure, trimmed = hierarchy_figure(corpus, kind, max_depth=max_depth, root=focus
 if trimmed.trimmed:
     st.caption(f"Showing {trimmed.nodes.size:,} of {ui.plural(int(sizes[focus]) if focus is not None else h.n, 'node')}"
                f", down to {trimmed.depth} levels below the top; deeper nodes count in their ancestor's size. Click a "
-               "segment to zoom in; use the buttons above or below to move through the tree.")
-st.plotly_chart(figure, width="stretch", key="h_chart")
+               "segment to show what is below it (its centre goes back up); the path above and 'Go down to' below move the "
+               "view too.")
+
+
+chart_key = f"h_chart_{focus}"  # a new chart (and selection) per view
+
+
+def on_chart_click() -> None:
+    """A click on a segment: show what is below it (a leaf: show it among its siblings); the centre goes up."""
+    points = st.session_state[chart_key].selection.points
+    v = h.index.get(points[0].get("id")) if points else None
+    if v is None:
+        return
+    if v == focus:
+        parents = tree.parents(v)
+        set_focus(int(parents[0]) if len(parents) else None)
+    elif h.child_count[v] > 0:
+        set_focus(int(v))
+    else:
+        focus_on(int(v))
+    st.session_state["h_node"] = h.ids[v]
+    st.session_state["h_picked"] = True
+
+
+st.plotly_chart(figure, width="stretch", key=chart_key, on_select=on_chart_click, selection_mode="points")
 
 children = h.children(focus) if focus is not None else h.roots
 children = children[np.argsort(-sizes[children], kind="stable")]
@@ -118,34 +169,21 @@ if len(children) and len(children) <= 2_000:
 
 # --- nodes: search, inspect ------------------------------------------------------------------------------------------
 st.subheader("Nodes")
-needle = st.text_input("Search nodes by name or id", key="h_search",
-                       help="The chosen node is drawn in red in the chart, which zooms to its parent.")
-inner = np.flatnonzero(h.child_count > 0)
-candidates = inner if not needle else np.array(
-    [i for i in range(h.n) if needle.lower() in h.ids[i].lower() or needle.lower() in corpus.texts[i][:80].lower()],
-    dtype=int)
+st.text_input("Search nodes by name or id", key="h_search",
+              help="The best match is chosen and drawn in red in the chart, which zooms to its parent.")
 if len(candidates) == 0:
     st.warning(f"No node matches {needle!r}.")
     st.stop()
-candidates = candidates[np.argsort(-sizes[candidates], kind="stable")][:500]
-
-
-def show_node() -> None:
-    """Zoom the chart to the chosen node's parent, so the red node is drawn among its siblings."""
-    v = h.index[st.session_state["h_node"]]
-    parents = tree.parents(v)
-    set_focus(int(parents[0]) if len(parents) else None)
-
-
 options = [h.ids[i] for i in candidates]
+if st.session_state.get("h_node") in h.index and st.session_state.get("h_picked") and \
+        st.session_state["h_node"] not in options:
+    options.insert(0, st.session_state["h_node"])  # picked in the chart: a leaf, or outside the search
 if st.session_state.get("h_node") not in options:
     st.session_state.pop("h_node", None)
-choice = st.selectbox("Node", options, key="h_node", on_change=show_node,
+choice = st.selectbox("Node", options, key="h_node",
+                      on_change=lambda: focus_on(h.index[st.session_state["h_node"]]),
                       format_func=lambda node_id: f"{node_id} ({ui.plural(int(sizes[h.index[node_id]]), 'node')} "
                       "below, itself included)")
-if needle and highlight != h.index[choice]:
-    show_node()
-    st.rerun()
 v = h.index[choice]
 anc, _ = tree.ancestors.of(v)
 st.markdown(f"**{corpus.texts[v][:200]}**")

@@ -7,7 +7,7 @@ import numpy as np
 import streamlit as st
 
 import ui
-from core.figures import UNLABELLED, label_colours, map_figure
+from core.figures import UNLABELLED, label_colours, map_figure, short_name
 from core.maps import MAX_POINTS, build_maps, first_informative_level, map_paths, read_map, sample_rows
 from core.workspace import embedding_cache, workspace_dir
 
@@ -24,7 +24,8 @@ counts = {lv: len(np.unique(labels_by_level[:, lv][labels_by_level[:, lv] >= 0])
 level = st.select_slider("Colour by level", levels, value=first_informative_level(labels_by_level), key="map_level",
                          format_func=lambda lv: f"level {lv} ({ui.plural(counts[lv], 'label')})",
                          disabled=len(levels) < 2, help="Level 0 is the top of the hierarchy; each document takes the "
-                         "colour of its ancestor at the chosen level.")
+                         "colour of its ancestor at the chosen level. It starts at the first level where no label "
+                         "covers more than half the documents.")
 texts = [corpus.texts[i] for i in shown]
 before_path, after_path = map_paths(workspace_dir(), run.path, texts)
 before, after = read_map(before_path), read_map(after_path)
@@ -61,7 +62,7 @@ if before is None or after is None:
     st.stop()
 
 column = labels_by_level[:, level]
-colour = [corpus.texts[a] if a >= 0 else UNLABELLED for a in column]
+colour = [short_name(corpus, a) if a >= 0 else UNLABELLED for a in column]
 colours = label_colours(colour)  # one colour per node, the same on both maps
 hover = [corpus.texts[i][:120] for i in shown]
 agreement = ui.knn_agreements(name, run, shown, tuple(column.tolist()))

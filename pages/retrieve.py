@@ -4,11 +4,11 @@ side, each hit with its distance from the query's node and its path."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 import ui
 from core.evaluate import heldout_mask
+from core.figures import short_name
 from core.index import build_index, search
 from core.reference import reference_ranking
 
@@ -38,49 +38,41 @@ distance = dict(zip(*map(np.ndarray.tolist, h.ancestors.of(node)))) if node is n
 single_root = len(h.roots) == 1
 
 
-def short(i: int) -> str:
-    """A node's name: its id for a corpus row, its label for a label node made from a `path`."""
-    return h.ids[i] if corpus.is_row[i] else corpus.texts[i]
+def md(text: str) -> str:
+    """Text shown literally in markdown (ids such as toy_terrier.n.01 must not turn italic)."""
+    return "".join("\\" + c if c in "\\`*_{}[]<>()#+-.!|~:$" else c for c in text)
 
 
-def path_of(i: int) -> list[str]:
-    """The hit's path from the top (the one root left out: it is on every path) down to the hit itself."""
+def path_of(i: int) -> str:
+    """Where a hit sits: its ancestors from the top down (the one root left out: it is on every path)."""
     anc, _ = tree.ancestors.of(i)
-    chain = [short(a) for a in anc[::-1]]
-    return chain[1:] if single_root and len(chain) > 1 else chain
+    chain = [short_name(corpus, a) for a in anc[:0:-1]]  # top first, the hit itself left out
+    if single_root and chain:
+        chain = chain[1:]
+    return " › ".join(chain) if chain else "top of the hierarchy"
 
 
-def hits_table(ids: np.ndarray) -> pd.DataFrame:
-    ids = [int(i) for i in ids if i >= 0]
-    return pd.DataFrame({
-        "#": range(1, len(ids) + 1),
-        "hit": [short(i) if corpus.is_row[i] and len(h.ids[i]) <= 30 else corpus.texts[i][:40] for i in ids],
-        "distance": [("0 · itself" if distance[i] == 0 else str(distance[i])) if i in distance else "" for i in ids],
-        "path": [path_of(i) for i in ids],
-        "text": [corpus.texts[i][:160] for i in ids],
-    })
-
-
-COLUMNS = {
-    "#": st.column_config.NumberColumn("#", width=30),
-    "hit": st.column_config.TextColumn("hit", width="medium"),
-    "distance": st.column_config.TextColumn("distance", width="small",
-                                            help="Hops from the query's node up to this hit; empty: not an ancestor"),
-    "path": st.column_config.ListColumn("path (top → hit)", width="large"),
-    "text": st.column_config.TextColumn("text", width="large"),
-}
+def hit_lines(ids: np.ndarray) -> str:
+    """One entry per hit: rank, name, its distance from the query's node as a badge (relevant hits only), and its
+    path on a second, wrapping line, so nothing sits off-screen in a third of the page."""
+    lines = []
+    for rank, i in enumerate((int(i) for i in ids if i >= 0), start=1):
+        badge = ""
+        if i in distance:
+            badge = " :green-badge[itself]" if distance[i] == 0 else f" :green-badge[distance {distance[i]}]"
+        lines.append(f"**{rank}.** {md(short_name(corpus, i))}{badge}  \n:gray[{md(path_of(i))}]")
+    return "\n\n".join(lines)
 
 
 def show(column, title: str, ids: np.ndarray | None, help_text: str) -> None:
     column.markdown(f"**{title}**", help=help_text)
     if ids is None:
         return
-    table = hits_table(ids)
     if node is not None:
         found = sum(1 for i in ids if i in distance)
         column.caption(f"found {found} of {ui.plural(len(distance), 'relevant document')} "
-                       f"(the node and its ancestors)")
-    column.dataframe(table, width="stretch", hide_index=True, column_config=COLUMNS, key=f"hits_{title[:6]}")
+                       f"(the node and its ancestors) in the top {k}")
+    column.markdown(hit_lines(ids), help=None)
 
 
 base = ui.base_vectors(name, run)
@@ -99,8 +91,8 @@ elif node is not None:  # lookup tables: only the corpus's own queries have vect
 reference_ids = reference_ranking(corpus, base_query, base.docs, base.clause_vectors, base.clause_owner, width=k)[0]
 
 if node is not None:
-    st.caption(f"Query node `{short(node)}`: its {ui.plural(len(distance), 'relevant document')} are itself and its "
-               f"ancestors. Path: {' › '.join(short(a) for a in tree.ancestors.of(node)[0][::-1])}")
+    st.markdown(f"Query node **{md(short_name(corpus, node))}**: its {ui.plural(len(distance), 'relevant document')} "
+                f"are itself and its ancestors: :gray[{md(' › '.join(short_name(corpus, a) for a in tree.ancestors.of(node)[0][::-1]))}]")
 else:
     st.caption("A new query (not one of the corpus's): no node of its own, so no distances.")
 cols = st.columns(3)

@@ -188,12 +188,14 @@ def test_retrieve_page_shows_before_and_after_with_distances(app, workspace):
     assert not app.exception
     app.selectbox(key="retrieve_pick").set_value("query r.0.1").run(timeout=60)
     assert not app.exception
-    before, after, reference = (frame.value for frame in app.dataframe)
+    lists = [m.value for m in app.markdown if m.value.startswith("**1.**")]
+    assert len(lists) == 3  # before, after, reference
+    before, after, reference = ([line for line in text.split("\n\n")] for text in lists)
     assert len(before) == 10 and len(after) == 10 and len(reference) == 10
-    relevant = after[after["distance"] != ""]
-    assert set(relevant["distance"]) <= {"0 · itself", "1", "2"}
-    assert reference.iloc[0]["distance"] == "0 · itself"  # link-and-walk puts the linked node first
-    assert list(reference.iloc[1]["path"]) == ["r.0"]  # the path, root left out, down to the hit
+    assert all(":green-badge[" not in line or any(f"[{d}]" in line for d in ("itself", "distance 1", "distance 2"))
+               for line in after)
+    assert reference[0].startswith("**1.** r\\.0\\.1 :green-badge[itself]")  # link-and-walk: the linked node first
+    assert ":gray[r\\.0]" in reference[0]  # its path (the one root left out)
     app.text_input(key="retrieve_query").input("something new").run(timeout=60)
     assert not app.exception and "lookup tables" in app.info[0].value
 
