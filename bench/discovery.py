@@ -15,19 +15,19 @@ import argparse
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from sklearn.metrics import adjusted_rand_score as ari
 from sklearn.metrics import normalized_mutual_info_score as nmi
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench.newsgroups import gold_labels, load_newsgroups  # noqa: E402
-from core.discovery import discover  # noqa: E402
-from core.hnmfk import HNMFkConfig  # noqa: E402
-from core.kmeans_tree import build_kmeans_tree, spherical_kmeans  # noqa: E402
-from core.workspace import embedding_cache  # noqa: E402
+try:
+    from bench.newsgroups import gold_labels, load_newsgroups  # python -m bench.discovery
+except ImportError:  # python bench/discovery.py: this folder is first on the path
+    from newsgroups import gold_labels, load_newsgroups
+from core.discovery import discover
+from core.hnmfk import HNMFkConfig
+from core.kmeans_tree import build_kmeans_tree, spherical_kmeans
+from core.workspace import embedding_cache
 
 
 def level_cut(corpus, level: int) -> np.ndarray:

@@ -16,15 +16,12 @@ import argparse
 import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from core.builtins import load_corpus  # noqa: E402
-from core.evaluate import EvalConfig, evaluate_embeddings  # noqa: E402
-from core.train import AlignConfig, Trainer, align  # noqa: E402
+from core.builtins import load_corpus
+from core.evaluate import EvalConfig, evaluate_embeddings
+from core.train import AlignConfig, Trainer, align
 
 
 def row(name: str, metrics: dict, seconds: float, max_d: int, extra: str = "") -> str:
