@@ -157,14 +157,19 @@ def test_code_loss_hand_worked_and_balanced():
     neg_mask = torch.tensor([[True, True, False]])
     t, b = 0.5, 0.5
     sp = lambda x: math.log1p(math.exp(x))  # noqa: E731
-    up = (sp((b - 1.0) / t) + sp((b - 0.0) / t)) / 2
-    down = (sp((0.0 - b) / t) + sp((2.0 - b) / t)) / 2
+    up = ((sp((b - 1.0) / t) + sp((1.0 - 1.0) / t)) + (sp((b - 0.0) / t) + sp((0.0 - 1.0) / t))) / 2
+    down = ((sp((0.0 - b) / t) + sp((-b - 0.0) / t)) + (sp((2.0 - b) / t) + sp((-b - 2.0) / t))) / 2
     got = code_loss(positive, torch.tensor([[True, True]]), negative, neg_mask, b, t)
     assert got.item() == pytest.approx(up + down, rel=1e-6)
-    # separated codes (ancestors high, others low) cost less than mixed ones
-    good = code_loss(torch.tensor([[2.0]]), torch.tensor([[True]]), torch.tensor([[-1.0]]), torch.tensor([[True]]), b, t)
-    bad = code_loss(torch.tensor([[-1.0]]), torch.tensor([[True]]), torch.tensor([[2.0]]), torch.tensor([[True]]), b, t)
-    assert good < bad
+
+
+def test_code_loss_keeps_scores_in_their_bands():
+    def loss(p, n):
+        return code_loss(torch.tensor([[p]]), torch.tensor([[True]]), torch.tensor([[n]]), torch.tensor([[True]]), 0.5, 0.1)
+
+    assert loss(0.8, 0.0) < loss(-1.0, 2.0)  # separated beats mixed up
+    assert loss(0.8, 0.0) < loss(5.0, 0.0)  # an ancestor scoring far above 1 is pulled back: scores stay calibrated
+    assert loss(0.8, 0.0) < loss(0.8, -5.0)  # and so is a strongly negative non-ancestor
 
 
 def test_link_loss_is_the_mean_log_posterior_of_the_true_ancestors():

@@ -1,9 +1,12 @@
 """The memory method's two losses (core/objectives/memory.py).
 
 - code_loss: node codes with ONE global threshold (the HR paper's Theorem 3.1): a node's value vector must score
-  above the threshold with the code of every ancestor (itself included) and below it with every other code. Positives
-  and negatives are averaged separately, so the few ancestors weigh as much as the many others. A global threshold,
-  rather than a per-query ranking, is what lets a query mix several nodes' values and still rank like their mixture.
+  between the threshold and 1 with the code of every ancestor (itself included), and between -threshold and the
+  threshold with every other code. Positives and negatives are averaged separately, so the few ancestors weigh as much
+  as the many others. The bands are what let a query mix several nodes' values and still rank like the mixture of
+  their ancestor sets: with scores near 1 and 0 the mix approximates the posterior P(a is an ancestor); an open-ended
+  logistic loss lets some ancestors score 20 and others 1, and the mix then ranks by those magnitudes instead
+  (measured in docs/reproduction.md).
 - link_loss: a query's attention over nodes should put its mass where the query's ancestors are: minus the mean log
   of the posterior P(a is an ancestor of the query's node) over the true ancestors a. Attention on a child of the
   right node still counts for that node and everything above it, so near misses cost little.
@@ -20,13 +23,15 @@ def code_loss(
     positive_mask: torch.Tensor,  # (B, P) bool: real entries (rows are padded)
     negative: torch.Tensor,  # (B, R) scores against sampled codes
     negative_mask: torch.Tensor,  # (B, R) bool: the sampled code is not an ancestor of u
-    threshold: torch.Tensor | float,
+    threshold: float,
     temperature: float,
 ) -> torch.Tensor:
-    """Balanced logistic loss around a global threshold: softplus((threshold - s) / T) for positives, softplus((s -
-    threshold) / T) for negatives, each averaged over its own entries per row, then over rows."""
-    up = F.softplus((threshold - positive) / temperature) * positive_mask
-    down = F.softplus((negative - threshold) / temperature) * negative_mask
+    """Balanced two-sided logistic bands: positives are pushed into [threshold, 1] (softplus((threshold - s) / T) +
+    softplus((s - 1) / T)), negatives into [-threshold, threshold]; each averaged over its own entries per row, then
+    over rows."""
+    t = temperature
+    up = (F.softplus((threshold - positive) / t) + F.softplus((positive - 1.0) / t)) * positive_mask
+    down = (F.softplus((negative - threshold) / t) + F.softplus((-threshold - negative) / t)) * negative_mask
     per_row = up.sum(1) / positive_mask.sum(1).clamp(min=1) + down.sum(1) / negative_mask.sum(1).clamp(min=1)
     return per_row.mean()
 

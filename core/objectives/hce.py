@@ -48,7 +48,7 @@ class HCEObjective(Objective):
     def __init__(self, trainer):
         super().__init__(trainer)
         with torch.no_grad():
-            start = trainer.base[1] if trainer.base is not None else trainer.encoder.docs().detach().cpu().numpy()
+            start = trainer.base.docs if trainer.base is not None else trainer.encoder.docs().detach().cpu().numpy()
         self.hce = self._build(start)
         self.trial = None  # (validation score when the current tree was built, state to go back to)
 

@@ -19,6 +19,7 @@ import torch
 from core.losses import code_loss, link_loss
 from core.objectives.base import Objective, Phase
 
+CODE_THRESHOLD = 0.5  # ancestors' scores in [0.5, 1], the rest in [-0.5, 0.5] (losses.code_loss)
 CODE_LR_FACTOR = 10.0  # codes and values are free per-node vectors: they take a larger step than the query head
 
 
@@ -34,7 +35,6 @@ class MemoryObjective(Objective):
         self.ancestors = torch.as_tensor(padded, device=self.device)  # (n, A) ancestors of each node, -1 padded
         keys = np.sort(anc.node.astype(np.int64) * self.corpus.n + anc.ancestor)
         self.pair_keys = torch.as_tensor(keys, device=self.device)  # sorted (node, ancestor) pair codes
-        self.threshold = torch.nn.Parameter(torch.tensor(0.5, device=self.device))
         self.generator = torch.Generator(device="cpu").manual_seed(self.config.seed + 3)
 
     def phases(self):
@@ -48,14 +48,11 @@ class MemoryObjective(Objective):
                                 {"queries": len(self.trainer.train_positions)}))
         return phases
 
-    def parameters(self):
-        return [self.threshold]
-
     def param_groups(self, phase):
         encoder = self.trainer.encoder
         if phase.name == "link":
             return [{"params": list(encoder.query_head.parameters()), "lr": phase.lr}]
-        return [{"params": [encoder.values, encoder.codes, self.threshold], "lr": phase.lr}]
+        return [{"params": [encoder.values, encoder.codes], "lr": phase.lr}]
 
     def is_ancestor(self, node: torch.Tensor, ancestor: torch.Tensor) -> torch.Tensor:
         """Elementwise: is `ancestor` an ancestor of `node` (itself included)? Broadcasting int64 tensors."""
@@ -75,7 +72,7 @@ class MemoryObjective(Objective):
         sample = torch.randperm(n, generator=self.generator)[: c.memory_negatives].to(self.device)
         negative = values @ codes[sample].T  # (B, R)
         negative_mask = ~self.is_ancestor(nodes[:, None], sample[None, :])
-        return code_loss(positive, ancestors >= 0, negative, negative_mask, self.threshold, temperature)
+        return code_loss(positive, ancestors >= 0, negative, negative_mask, CODE_THRESHOLD, temperature)
 
     def _link_loss(self) -> torch.Tensor:
         t, c = self.trainer, self.config
