@@ -93,6 +93,8 @@ reference_ids = reference_ranking(corpus, base_query, base.docs, base.clause_vec
 if node is not None:
     st.markdown(f"Query node **{md(short_name(corpus, node))}**: its {ui.plural(len(distance), 'relevant document')} "
                 f"are itself and its ancestors: :gray[{md(' › '.join(short_name(corpus, a) for a in tree.ancestors.of(node)[0][::-1]))}]")
+    st.caption("This query was held out: the run never trained on it." if held[positions[query]]
+               else "This query was one the run trained on (pick one marked held out to see generalisation).")
 else:
     st.caption("A new query (not one of the corpus's): no node of its own, so no distances.")
 cols = st.columns(3)
