@@ -1,6 +1,6 @@
 """Aligned embeddings on queries nobody trained on, next to the references a sceptic would raise.
 
-    python bench/generalise.py mammal                 # every lever on wordnet:mammal.n.01 (about 15 minutes)
+    python bench/generalise.py mammal                 # every lever on wordnet:mammal.n.01 (about 2 minutes on 2 cores)
     python bench/generalise.py organism               # wordnet:organism.n.01: 19,448 nodes, a DAG (long)
     python bench/generalise.py newsgroups             # 20 Newsgroups: a post's Subject -> the post and its groups
     python bench/generalise.py mammal --rows memory   # only rows whose name contains 'memory'
@@ -41,8 +41,9 @@ LEVERS = [
     ("memory: exact codes, document keys, no base score, no head", dict(method="memory", memory_keys="documents",
                                                                         base_weight=0.0, link_steps=0)),
     ("memory: + clause keys", dict(method="memory", base_weight=0.0, link_steps=0)),
-    ("memory: + base score 0.001", dict(method="memory", link_steps=0)),
+    ("memory: + base score (base_weight 0.1)", dict(method="memory", link_steps=0)),
     ("memory: + trained query head (the default)", dict(method="memory")),
+    ("memory: default with base_weight 0.001", dict(method="memory", base_weight=0.001)),
     ("memory: default + documents as extra queries", dict(method="memory", doc_queries=True)),
     ("memory: default with learned 64-d codes", dict(method="memory", dim=64)),
     ("memory: default, document keys only", dict(method="memory", memory_keys="documents")),

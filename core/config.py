@@ -35,7 +35,7 @@ class AlignConfig:
     head: str = "mlp"  # adapter and memory query head: linear | mlp (residual, starts as the identity)
     hidden: int = 512  # hidden width of an mlp head
     shared_head: bool | None = None  # adapter: one head for queries and documents (None: separate for hr, else shared)
-    base_weight: float | None = None  # adapter, memory: weight of the base model's cosine added to every score (None: 0 adapter, 0.001 memory)
+    base_weight: float | None = None  # adapter, memory: weight of the base model's cosine added to every score (None: 0 adapter, 0.1 memory)
     steps: int | None = None  # optimiser steps of training (pretrain phase; memory: code phase) (None: default)
     batch_size: int = 256  # pairs (hr, flat), queries (hce, memory) or items (heal) per step
     lr: float | None = None  # Adam learning rate of training (None: 0.05 lookup, 1e-3 adapter/memory, 2e-5 finetune)
@@ -126,7 +126,7 @@ def defaults(method: str, encoder: str) -> dict:
         "temperature": {"flat": 0.05, "hr": 0.05, "heal": 0.07, "hce": 0.05, "memory": 0.2}[method],
         "sampler": "pairs",
         "shared_head": method != "hr",
-        "base_weight": 0.001 if encoder == "memory" else 0.0,
+        "base_weight": 0.1 if encoder == "memory" else 0.0,  # memory: best on validation queries (docs/reproduction.md)
         "far_threshold": 2,
         "far_lr_factor": 0.01,
         "far_temperature": 500.0,

@@ -59,7 +59,7 @@ OWN_METRIC_RUNS = {
     "flat": dict(encoder="lookup", dim=8, steps=150),
     "heal": dict(encoder="lookup", dim=8, steps=150),
     "hce": dict(encoder="lookup", dim=8, steps=150, hce_branching=4),
-    "memory": dict(dim=8, steps=150, link_steps=0, memory_keys="documents", memory_negatives=64),
+    "memory": dict(dim=8, steps=150, lr=0.01, link_steps=0, memory_keys="documents", memory_negatives=64),
 }
 
 
