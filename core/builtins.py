@@ -64,6 +64,18 @@ def synthetic(height: int, width: int) -> Corpus:
                   tuple(f"query {i}" for i in ids), np.ones(len(ids), dtype=bool), "parents")
 
 
+def synthetic_size(height: int, width: int) -> int:
+    """Nodes of synthetic:HxW, counted level by level and stopped once past the limit, so that absurd names
+    (synthetic:100000x100000) are refused at once instead of building a number with millions of digits."""
+    size, level = 0, 1
+    for _ in range(height):
+        size += level
+        if size > MAX_SYNTHETIC_NODES:
+            return MAX_SYNTHETIC_NODES + 1
+        level *= width
+    return size
+
+
 def load_corpus(spec: str | os.PathLike) -> Corpus:
     """A built-in name (`wordnet:...`, `synthetic:HxW`) or the path of a corpus file or folder."""
     text = str(spec)
@@ -75,9 +87,10 @@ def load_corpus(spec: str | os.PathLike) -> Corpus:
         if not m or int(m[1]) < 1 or int(m[2]) < 1:
             raise InputError(text, "not a synthetic tree name", "write synthetic:HxW with height H and width W >= 1, e.g. synthetic:4x5")
         height, width = int(m[1]), int(m[2])
-        size = sum(width**i for i in range(height))
+        size = synthetic_size(height, width)
         if size > MAX_SYNTHETIC_NODES:
-            raise InputError(text, f"{size:,} nodes is too many", f"keep the tree under {MAX_SYNTHETIC_NODES:,} nodes")
+            raise InputError(text, f"more than {MAX_SYNTHETIC_NODES:,} nodes",
+                             f"keep the tree under {MAX_SYNTHETIC_NODES:,} nodes, e.g. synthetic:4x5 (156 nodes)")
         return synthetic(height, width)
     if sep and len(kind) > 1 and not Path(text).exists():
         raise InputError(text, f"unknown built-in corpus kind {kind!r}",

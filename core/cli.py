@@ -257,9 +257,10 @@ def cmd_hierarchy(args) -> int:
     import numpy as np
 
     from core.corpus_files import save_corpus
-    from core.discovery import discover
+    from core.discovery import check_discovery_options, discover
     from core.hnmfk import HNMFkConfig
 
+    check_discovery_options(args.method, args.branching, args.depth)  # before any loading, encoding or writing
     corpus = load_corpus(args.corpus)
     bars = ProgressBars(not args.quiet)
     vectors = None
@@ -274,11 +275,11 @@ def cmd_hierarchy(args) -> int:
     if args.method == "hnmfk":
         base = HNMFkConfig.reference if args.reference else HNMFkConfig
         overrides = {"seed": args.seed}
-        if args.depth:
+        if args.depth is not None:
             overrides["max_depth"] = args.depth
-        if args.perturbations:
+        if args.perturbations is not None:
             overrides["perturbations"] = args.perturbations
-        if args.k_max:
+        if args.k_max is not None:
             overrides["k_max"] = args.k_max
         config = base(**overrides)
     t = time.perf_counter()

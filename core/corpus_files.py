@@ -126,6 +126,8 @@ def load_corpus_file(path: str | os.PathLike) -> Corpus:
     path = Path(path)
     if not path.exists():
         raise InputError(str(path), "no such file or folder", "check the path, or name a built-in such as wordnet:mammal.n.01")
+    if not (path.is_dir() or path.is_file()):  # a FIFO, socket or device would block or never end
+        raise InputError(str(path), "not a regular file or folder", "give a corpus file or a folder of text files")
     frame = read_folder(path) if path.is_dir() else read_table(path)
     return corpus_from_frame(frame, str(path))
 

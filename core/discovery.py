@@ -16,6 +16,7 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from core.corpus import Corpus, corpus_from_frame
+from core.errors import InputError
 from core.hnmfk import HNMFkConfig, TopicNode, hnmfk
 from core.kmeans_tree import KMeansTree, build_kmeans_tree
 
@@ -134,6 +135,18 @@ def _groups_from_kmeans(tree: KMeansTree, depth: int | None) -> list[list[np.nda
     return levels
 
 
+def check_discovery_options(method: str, branching: int, depth: int | None) -> None:
+    """Refuse options that cannot make a hierarchy before any work (a branching of 1 never splits; depth 0 is flat)."""
+    if method not in ("kmeans", "hnmfk"):
+        raise InputError(f"--method {method}", "unknown discovery method", "use kmeans or hnmfk")
+    if not isinstance(branching, int) or branching < 2:
+        raise InputError(f"--branching {branching}", "a tree needs at least 2 children per node",
+                         "give a whole number of at least 2, e.g. 10")
+    if depth is not None and (not isinstance(depth, int) or depth < 1):
+        raise InputError(f"--depth {depth}", "a hierarchy needs at least one level below the root",
+                         "give a whole number of at least 1, or leave it out for the default")
+
+
 def discover(
     corpus: Corpus,
     method: str = "kmeans",
@@ -146,11 +159,12 @@ def discover(
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Corpus, dict[str, NodeInfo]]:
     """The corpus's rows under a discovered hierarchy (path layout), and a NodeInfo per discovered node."""
+    check_discovery_options(method, branching, depth)
     rows = np.flatnonzero(corpus.is_row)
     texts = [corpus.texts[i] for i in rows]
     X, vocab = tfidf(texts)
     if method == "hnmfk":
-        config = hnmfk_config or HNMFkConfig(seed=seed, **({"max_depth": depth} if depth else {}))
+        config = hnmfk_config or HNMFkConfig(seed=seed, **({"max_depth": depth} if depth is not None else {}))
         groups = _dedupe_carried(_groups_from_topic_tree(hnmfk(X.T.tocsc(), config, progress)))
     elif method == "kmeans":
         if vectors is None:

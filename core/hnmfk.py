@@ -28,6 +28,8 @@ import scipy.sparse as sp
 from sklearn.decomposition import NMF
 from sklearn.exceptions import ConvergenceWarning
 
+from core.errors import InputError
+
 
 @dataclass(frozen=True)
 class HNMFkConfig:
@@ -41,6 +43,28 @@ class HNMFkConfig:
     nmf_iter: int = 200  # NMF iterations per fit
     init: str = "nndsvd"  # start of the perturbed fits: "nndsvd" (the reference's) or "random" (a new seed per copy)
     seed: int = 0
+
+    def __post_init__(self):
+        """Every field checked up front, one line naming the field and the fix (as AlignConfig does)."""
+        def bad(name: str, need: str, example: str) -> InputError:
+            return InputError(f"HNMFk option {name}={getattr(self, name)!r}", f"must be {need}", f"use e.g. {example}")
+
+        def whole(x, low: int) -> bool:
+            return isinstance(x, int) and not isinstance(x, bool) and x >= low
+
+        for name, low, example in (("k_min", 2, "2"), ("k_max", 2, "10"), ("perturbations", 1, "4"),
+                                   ("max_depth", 1, "3"), ("min_docs", 2, "30"), ("nmf_iter", 1, "200"),
+                                   ("seed", 0, "0")):
+            if not whole(getattr(self, name), low):
+                raise bad(name, f"a whole number of at least {low}", example)
+        if self.k_max < self.k_min:
+            raise bad("k_max", f"at least k_min ({self.k_min})", str(max(self.k_min, 10)))
+        if not (isinstance(self.epsilon, int | float) and 0 <= self.epsilon < 1):
+            raise bad("epsilon", "a number in [0, 1)", "0.015")
+        if not (isinstance(self.threshold, int | float) and -1 <= self.threshold <= 1):
+            raise bad("threshold", "a silhouette in [-1, 1]", "0.8")
+        if self.init not in ("nndsvd", "random"):
+            raise bad("init", "nndsvd or random", "nndsvd")
 
     @classmethod
     def reference(cls, **overrides) -> HNMFkConfig:

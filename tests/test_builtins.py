@@ -51,3 +51,22 @@ def test_constructive_embedding_degrades_at_low_dimension():
     queries, docs = gaussian_embeddings(c.hierarchy.ancestors, c.query_nodes, c.n, 8, 0)
     assert evaluate_embeddings(c, queries, docs)["recall_overall"] < 0.9
     assert np.allclose(np.linalg.norm(queries, axis=1), 1, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["synthetic:5000x5000", "synthetic:100000x100000", "synthetic:1000000x2"])
+def test_huge_synthetic_trees_are_refused_at_once(name):
+    from core.errors import InputError
+
+    with pytest.raises(InputError, match="more than 2,000,000 nodes"):
+        load_corpus(name)
+
+
+def test_a_fifo_is_refused_instead_of_read(tmp_path):
+    import os
+
+    from core.errors import InputError
+
+    fifo = tmp_path / "x.csv"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="not a regular file or folder"):
+        load_corpus(fifo)

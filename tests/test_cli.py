@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from core.builtins import load_corpus
 from core.corpus_files import load_corpus_file
 from tests.conftest import ROOT
@@ -66,3 +68,28 @@ def test_no_core_module_imports_streamlit():
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--method", "kmeans", "--branching", "1"], "--branching 1: a tree needs at least 2 children per node"),
+    (["--method", "hnmfk", "--depth", "0"], "--depth 0: a hierarchy needs at least one level below the root"),
+    (["--method", "hnmfk", "--perturbations", "0"], "HNMFk option perturbations=0: must be a whole number"),
+])
+def test_hierarchy_options_that_cannot_make_a_tree_are_refused_in_one_line(tmp_path, options, message):
+    out = tmp_path / "out.csv"
+    r = run("hierarchy", "synthetic:3x3", "--out", str(out), "--quiet", *options)
+    assert r.returncode == 2, r.stderr
+    assert message in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_hnmfk_config_checks_every_field():
+    from core.errors import InputError
+    from core.hnmfk import HNMFkConfig
+
+    for bad in (dict(k_min=1), dict(k_max=1), dict(k_min=5, k_max=3), dict(epsilon=1.5), dict(threshold=2.0),
+                dict(init="magic"), dict(max_depth=0), dict(min_docs=True)):
+        with pytest.raises(InputError):
+            HNMFkConfig(**bad)
+    assert HNMFkConfig().k_max == 10  # the defaults pass
