@@ -93,6 +93,20 @@ def bench_ancestors(repeats: int) -> list[tuple[str, str, str]]:
     return [("ancestors of all WordNet nouns", f"{seconds:.3f} s", f"median of {repeats}; {h.n:,} nodes, {len(anc):,} pairs incl. self; target < 5 s")]
 
 
+def bench_deep_chain(nodes: int, repeats: int) -> list[tuple[str, str, str]]:
+    """`info`'s statistics on a single chain: the deepest hierarchy there is, n(n+1)/2 ancestor pairs."""
+    from core.corpus_files import load_corpus_file
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "chain.csv")
+        rows = ["id,text,parents"] + [f"n{i},node {i},{f'n{i - 1}' if i else ''}" for i in range(nodes)]
+        with open(path, "w") as f:
+            f.write("\n".join(rows) + "\n")
+        seconds, stats = _median_time(lambda: load_corpus_file(path).stats(), repeats)
+    return [(f"load + stats of a {nodes:,}-node chain", f"{seconds:.2f} s",
+             f"median of {repeats}; {stats['ancestor_pairs']:,} ancestor pairs; target < 5 s")]
+
+
 def bench_evaluate(corpus: str, workspace: str | None) -> list[tuple[str, str, str]]:
     from core.builtins import load_corpus
     from core.corpus_embeddings import embed_corpus
@@ -125,6 +139,7 @@ def run_bench(quick: bool = False, workspace: str | None = None) -> list[tuple[s
     rows += bench_encode(256 if quick else 2048, 3 if quick else 5)
     rows += bench_load(10_000 if quick else 100_000, 3)
     rows += bench_ancestors(3 if quick else 5)
+    rows += bench_deep_chain(5000, 3)
     rows += bench_evaluate("wordnet:mammal.n.01" if quick else "wordnet:entity.n.01", workspace)
     width = max(len(r[0]) for r in rows)
     vwidth = max(len(r[1]) for r in rows)

@@ -103,3 +103,15 @@ def test_ancestors_match_breadth_first_search_on_a_random_dag():
                 expected.setdefault(p, d)
         anc, dist = h.ancestors.of(v)
         assert dict(zip(anc.tolist(), dist.tolist())) == expected
+
+
+def test_a_deep_chain_has_every_earlier_node_as_ancestor_at_its_hop_distance():
+    n = 300  # deeper than any layer-at-a-time buffer growth step
+    h = Hierarchy.from_parent_lists([f"n{i}" for i in range(n)], [[]] + [[i - 1] for i in range(1, n)])
+    anc = h.ancestors
+    assert len(anc) == n * (n + 1) // 2
+    for v in (0, 1, 150, n - 1):
+        ancestors, distances = anc.of(v)
+        assert ancestors.tolist() == list(range(v, -1, -1))
+        assert distances.tolist() == list(range(v + 1))
+    assert h.max_depth == n - 1
