@@ -51,6 +51,17 @@ def load_spec(spec: str) -> Corpus | None:
         return None
 
 
+def load_local_path(text: str) -> Corpus | None:
+    """A corpus by path, only under the data roots; errors shown in place."""
+    from core.workspace import allowed_local_path
+
+    try:
+        return cached_corpus(str(allowed_local_path(text)))
+    except InputError as e:
+        st.error(str(e), icon=":material/error:")
+        return None
+
+
 def load_upload(uploaded) -> Corpus | None:
     data = uploaded.getvalue()
     try:

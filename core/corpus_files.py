@@ -107,12 +107,16 @@ def _json_cell(value) -> str:
 def read_folder(folder: Path) -> pd.DataFrame:
     """One row per text file; its id is the relative path and its label path the sub-folders it sits in."""
     rows = []
+    inside = folder.resolve()
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
         if not path.is_file() or any(part.startswith(".") for part in rel.parts):
             continue
         if path.suffix.lower() not in FOLDER_FILE_SUFFIXES:
             continue
+        if inside not in path.resolve().parents:  # a symlink out of the folder is never followed
+            raise InputError(str(folder / rel), "a link to a file outside the folder",
+                             "copy the file into the folder instead of linking to it")
         text = _decode(path.read_bytes(), str(path))
         rows.append({"id": rel.as_posix(), "text": text.strip(), "path": rel.parent.as_posix().strip(".")})
     if not rows:

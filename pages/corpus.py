@@ -7,9 +7,14 @@ import streamlit as st
 import ui
 from core.builtins import BUILTIN_EXAMPLES, DEMO
 from core.figures import hierarchy_figure
+from core.workspace import DATA_ROOT_VAR, data_roots, serves_only_this_machine
 
 st.title("Corpus")
-source = st.radio("Source", ["Built-in", "Upload a file", "Local path"], horizontal=True, key="corpus_source")
+# a local path reads files on the server: offered only when the server answers this machine alone, and then only under
+# the data roots (core/workspace.py)
+local = serves_only_this_machine(st.get_option("server.address"))
+sources = ["Built-in", "Upload a file", "Local path"] if local else ["Built-in", "Upload a file"]
+source = st.radio("Source", sources, horizontal=True, key="corpus_source")
 
 corpus = None
 if source == "Built-in":
@@ -28,8 +33,9 @@ elif source == "Upload a file":
     source = f"upload:{uploaded.file_id}" if uploaded is not None else ""
 else:
     path = st.text_input("File or folder on this machine", key="local_path",
-                         help="A corpus file, or a folder of text files whose sub-folders are their labels.")
-    corpus = ui.load_spec(path) if path.strip() else None
+                         help="A corpus file, or a folder of text files whose sub-folders are their labels, under "
+                         f"{' or '.join(str(r) for r in data_roots())} (set {DATA_ROOT_VAR} to change).")
+    corpus = ui.load_local_path(path) if path.strip() else None
     source = f"path:{path.strip()}"
 
 if corpus is None:

@@ -65,14 +65,56 @@ def test_uploaded_bad_file_shows_the_error_not_an_exception(app):
     assert not app.metric
 
 
-def test_local_path(app, tmp_path):
-    (tmp_path / "docs" / "sci").mkdir(parents=True)
-    (tmp_path / "docs" / "sci" / "a.txt").write_text("rockets")
+@pytest.fixture
+def local_server(monkeypatch, tmp_path):
+    """The app as `make run` serves it (bound to 127.0.0.1, as .streamlit/config.toml says), with tmp_path/data as
+    its only data root."""
+    from streamlit import config
+
+    monkeypatch.setenv("HIERALIGN_DATA_ROOT", str(tmp_path / "data"))
+    previous = config.get_option("server.address")
+    config.set_option("server.address", "127.0.0.1")
+    yield tmp_path / "data"
+    config.set_option("server.address", previous)
+
+
+def test_local_path_reads_only_under_the_data_root(local_server, workspace):
+    root, outside = local_server, local_server.parent / "secret"
+    (root / "docs" / "sci").mkdir(parents=True)
+    (root / "docs" / "sci" / "a.txt").write_text("rockets")
+    outside.mkdir()
+    (outside / "id_rsa").write_text("PRIVATE KEY")
+    app = AppTest.from_file(APP, default_timeout=60)
+    app.run()
     app.radio(key="corpus_source").set_value("Local path").run()
-    app.text_input(key="local_path").input(str(tmp_path / "docs")).run()
+    app.text_input(key="local_path").input(str(root / "docs")).run()
     assert not app.exception and metric(app, "Documents") == "1"
-    app.text_input(key="local_path").input(str(tmp_path / "missing.csv")).run()
+    app.text_input(key="local_path").input(str(root / "missing.csv")).run()
     assert "no such file or folder" in app.error[0].value
+    for probe in (outside, outside / "id_rsa", outside / "nothing-here", root / ".." / "secret"):
+        app.text_input(key="local_path").input(str(probe)).run()
+        assert app.error[0].value == app.error[0].value.replace("id_rsa", "").replace("PRIVATE", "")
+        assert "outside the folders this app may read" in app.error[0].value  # the same words, exists or not
+    (root / "linked").mkdir()
+    (root / "linked" / "a.txt").write_text("rockets")
+    (root / "linked" / "b.txt").symlink_to(outside / "id_rsa")
+    app.text_input(key="local_path").input(str(root / "linked")).run()
+    assert "a link to a file outside the folder" in app.error[0].value
+    assert "PRIVATE" not in " ".join(str(e.value) for e in app.get("markdown")) + str(app.dataframe)
+
+
+def test_no_local_path_when_the_server_answers_other_machines(workspace):
+    from streamlit import config
+
+    previous = config.get_option("server.address")
+    config.set_option("server.address", "0.0.0.0")  # e.g. `streamlit run app.py --server.address 0.0.0.0`
+    try:
+        app = AppTest.from_file(APP, default_timeout=60)
+        app.run()
+        assert not app.exception
+        assert "Local path" not in app.radio(key="corpus_source").options
+    finally:
+        config.set_option("server.address", previous)
 
 
 def _progress_text(at) -> str:
