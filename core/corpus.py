@@ -159,6 +159,11 @@ def corpus_from_frame(frame: pd.DataFrame, source: str) -> Corpus:
         return _from_paths(frame, source, ids, texts, queries)
 
     index = {v: i for i, v in enumerate(ids)}
+    if "parents" in columns and any(str(cell).strip() for cell in frame["parents"].tolist()):  # links are named
+        for row, v in enumerate(ids):
+            if PARENT_SEP in v:
+                raise _fail(source, row, "id", f"id {v!r} contains {PARENT_SEP!r}, which separates parent ids",
+                            f"rename the id without {PARENT_SEP!r} (and its mentions in 'parents')", ids)
     parents: list[list[int]] = []
     raw = frame["parents"].tolist() if "parents" in columns else [""] * len(ids)
     for row, cell in enumerate(raw):
@@ -188,7 +193,10 @@ def _from_paths(frame: pd.DataFrame, source: str, ids: list[str], texts: list[st
     n_rows = len(ids)
     row_parents: list[list[int]] = []
     for row, cell in enumerate(frame["path"].tolist()):
-        parts = [p.strip() for p in cell.split(PATH_SEP) if p.strip()]
+        parts = [p.strip() for p in cell.split(PATH_SEP)] if cell.strip() else []
+        if any(not p for p in parts):
+            raise _fail(source, row, "path", f"path {cell!r} has an empty label (a leading, trailing or doubled "
+                        f"{PATH_SEP!r})", f"write labels separated by single {PATH_SEP!r}, e.g. sci/space", ids)
         parent: list[int] = []
         for depth in range(len(parts)):
             prefix = PATH_SEP.join(parts[: depth + 1])

@@ -7,6 +7,7 @@ writes; saving goes through a temporary file and an atomic rename.
 
 from __future__ import annotations
 
+import csv
 import gzip
 import io
 import json
@@ -49,12 +50,7 @@ def read_table(path: Path) -> pd.DataFrame:
     source = str(path)
     fmt, gz = file_format(path)
     if fmt == ".parquet":
-        try:
-            frame = pd.read_parquet(path)
-        except Exception as e:  # pyarrow raises several types for a damaged file
-            raise InputError(source, f"cannot read as Parquet ({type(e).__name__}: {e})",
-                              "check the file is a complete Parquet file") from None
-        return frame.astype("string").fillna("").astype(object)
+        return _read_parquet(path, source)
     if fmt not in TEXT_FORMATS and fmt not in JSON_FORMATS:
         raise InputError(source, f"unknown format {''.join(path.suffixes) or '(no extension)'!r}",
                           f"use {SUPPORTED}")
@@ -76,7 +72,74 @@ def read_table(path: Path) -> pd.DataFrame:
         raise InputError(source, f"cannot parse ({str(e).strip()})",
                           "check quoting and that every line has as many fields as the header") from None
     frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+    return frame.apply(_unescape_formulas)
+
+
+TEXT_COLUMNS = ("text", "query")  # must hold text: a number or a list there is a mistake, never converted
+
+
+def _read_parquet(path: Path, source: str) -> pd.DataFrame:
+    """A Parquet file's columns as exact strings, by their stored types: strings as they are; integers as written
+    (`1`, never `1.0`, nulls included); lists only in `parents` (joined with |); anything else in text columns
+    refused, naming the column."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as e:  # pyarrow raises several types for a damaged file
+        raise InputError(source, f"cannot read as Parquet ({type(e).__name__}: {e})",
+                          "check the file is a complete Parquet file") from None
+    columns = {}
+    for name, column in zip(table.column_names, table.columns):
+        kind = column.type
+        where = f"{source}, column {str(name).strip()!r}"
+        if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+            values = column.to_pylist()
+        elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+            if str(name).strip() != "parents":
+                raise InputError(where, f"holds lists ({kind})", "store one text value per cell")
+            values = ["|".join("" if v is None else str(v) for v in cell) if cell is not None else None
+                      for cell in column.to_pylist()]
+        elif str(name).strip() in TEXT_COLUMNS:
+            raise InputError(where, f"holds {kind} values, not text", f"store the {name!r} column as strings")
+        elif pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+            if pa.types.is_floating(kind) and not _all_integral(column):
+                values = pc.cast(column, pa.string()).to_pylist()
+            else:  # integers, and floats that are whole (an int column with nulls often arrives as float)
+                values = [None if v is None else str(int(v)) if not isinstance(v, bool) else str(v).lower()
+                          for v in column.to_pylist()]
+        else:
+            raise InputError(where, f"holds {kind} values", "store the column as strings")
+        columns[str(name).strip()] = ["" if v is None else v for v in values]
+    return pd.DataFrame(columns, dtype=object)
+
+
+def _all_integral(column) -> bool:
+    import math
+
+    return all(v is None or (math.isfinite(v) and float(v).is_integer()) for v in column.to_pylist())
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet runs cells starting so as formulas (OWASP CSV injection)
+ESCAPE = "'"  # the spreadsheets' own mark for "this cell is text": shown, never part of the value
+
+
+def _escape_formulas(column: pd.Series) -> pd.Series:
+    """CSV/TSV export: prefix cells a spreadsheet would run as a formula (and cells already starting with the mark,
+    so that reading reverses it exactly) with the text mark."""
+    text = column.astype(str)
+    risky = text.str.startswith(FORMULA_START) | text.str.startswith(ESCAPE)
+    return text.where(~risky, ESCAPE + text)
+
+
+def _unescape_formulas(column: pd.Series) -> pd.Series:
+    """Reading CSV/TSV: drop the text mark in front of a formula-looking cell (or of another mark), as a spreadsheet
+    shows it; export and import then round-trip exactly."""
+    text = column.astype(str)
+    marked = text.str.startswith(ESCAPE) & text.str[1:2].isin([*FORMULA_START, ESCAPE])
+    return text.where(~marked, text.str[1:])
 
 
 def _read_jsonl(text: str, source: str) -> pd.DataFrame:
@@ -139,7 +202,11 @@ def load_corpus_file(path: str | os.PathLike) -> Corpus:
 def load_corpus_bytes(name: str, data: bytes) -> Corpus:
     """Load an uploaded file: written to a private temporary folder under its own name (the format follows the name),
     loaded, and removed again whatever happens."""
-    safe = Path(name).name or "upload"
+    safe = Path(name).name
+    if (not safe or safe in (".", "..") or len(safe.encode("utf-8", "replace")) > 200
+            or any(ord(c) < 32 or c in "\x7f/\\" for c in safe)):
+        raise InputError(f"uploaded file {name[:80]!r}", "not a usable file name (empty, '..', too long, or with "
+                         "control characters)", "rename the file to a short name ending in .csv, .tsv, .jsonl or .parquet")
     with tempfile.TemporaryDirectory(prefix="hieralign-upload-") as folder:
         path = Path(folder) / safe
         path.write_bytes(data)
@@ -166,7 +233,12 @@ def save_corpus(corpus: Corpus, path: str | os.PathLike) -> Path:
         if fmt in JSON_FORMATS:
             body = frame.to_json(orient="records", lines=True, force_ascii=False)
         else:
-            body = frame.to_csv(sep=TEXT_FORMATS[fmt], index=False, lineterminator="\n")
+            escaped = frame.apply(_escape_formulas)
+            # the csv writer quotes cells holding the line terminator ("\n") but not a lone "\r", which readers take
+            # for a line break: with any "\r" about, every cell is quoted
+            carriage = escaped.apply(lambda c: c.str.contains("\r", regex=False).any()).any()
+            body = escaped.to_csv(sep=TEXT_FORMATS[fmt], index=False, lineterminator="\n",
+                                  quoting=csv.QUOTE_ALL if carriage else csv.QUOTE_MINIMAL)
         data = body.encode("utf-8")
         Path(tmp).write_bytes(gzip.compress(data, mtime=0) if gz else data)
 
