@@ -55,7 +55,10 @@ ORGANISM_LEVERS = ("flat (in-batch", "hr, adapter (separate", "memory: + clause"
 
 def load(which: str):
     if which == "newsgroups":
-        from bench.newsgroups import available, load_newsgroups
+        try:
+            from bench.newsgroups import available, load_newsgroups  # python -m bench.generalise
+        except ImportError:  # python bench/generalise.py: this folder is first on the path
+            from newsgroups import available, load_newsgroups
 
         if not available():
             sys.exit("20 Newsgroups is not present (../shared/data/20news-bydate.tar.gz): nothing to measure")

@@ -134,3 +134,38 @@ def test_a_run_opens_its_own_corpus_snapshot_and_checks_ids(tmp_path):
     (tmp_path / "run" / "doc_ids.json").write_text(json.dumps(["x"] * corpus.n))
     with pytest.raises(BrokenRun, match="does not match"):
         _ = RunFolder(tmp_path / "run").corpus
+
+
+def test_runs_killed_at_random_moments_leave_a_workspace_the_runs_page_opens(workspace):
+    """Fault test: three runs killed (kill -9) at seeded random moments, from start-up to the final writes. Each must
+    read as interrupted or complete (never a crash or a half-written success), and the Runs page must list them all."""
+    import random
+
+    from streamlit.testing.v1 import AppTest
+
+    rng = random.Random(7)
+    procs = []
+    for i in range(3):
+        out = workspace / "runs" / f"20260101-00000{i}-hr-lookup-fault"
+        procs.append((out, subprocess.Popen(
+            [sys.executable, "-m", "core", "align", "synthetic:4x5", "--encoder", "lookup", "--steps", "400",
+             "--eval-every", "20", "--out", str(out), "--quiet"], cwd=ROOT,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), rng.uniform(4.0, 24.0)))
+    start = time.time()
+    for _out, proc, moment in sorted(procs, key=lambda p: p[2]):
+        time.sleep(max(0.0, start + moment - time.time()))
+        proc.kill()
+        proc.wait()
+    states = {}
+    for out, _, moment in procs:
+        if not out.exists():  # killed before the folder was made: nothing to list, nothing lost
+            continue
+        states[out.name] = RunFolder(out).summary()["state"]
+        assert states[out.name] in ("interrupted", "complete"), (moment, states[out.name])
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.run()
+    app.switch_page("pages/runs.py").run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    listed = {row["run"]: row["state"] for row in table.to_dict("records")}
+    assert listed == states and states  # at least one run got as far as its folder
