@@ -17,6 +17,7 @@ import pandas as pd
 from core.errors import InputError
 from core.hierarchy import CycleError, Hierarchy
 
+LABEL_TEXT_SEP = " / "  # a label node's document text is its path, e.g. 'sci / space'
 PATH_SEP = "/"
 PARENT_SEP = "|"
 
@@ -205,7 +206,8 @@ def _from_paths(frame: pd.DataFrame, source: str, ids: list[str], texts: list[st
                     raise _fail(source, row, "path", f"label {prefix!r} is also used as a row id",
                                 "rename that row's id or the label so the two differ", ids)
                 label_ids[prefix] = n_rows + len(label_names)
-                label_names.append(parts[depth])
+                label_names.append(LABEL_TEXT_SEP.join(parts[: depth + 1]))  # the whole path: 'misc' alone names
+                # five different newsgroups, and identical texts cannot be told apart by any text encoder
                 label_parents.append(parent)
             parent = [label_ids[prefix]]
         row_parents.append(parent)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import plotly.graph_objects as go
 
-from core.corpus import Corpus
+from core.corpus import PATH_SEP, Corpus
 
 
 @dataclass(frozen=True)
@@ -52,8 +52,8 @@ def trim_tree(corpus: Corpus, max_depth: int = 4, max_nodes: int = 2_500, root: 
 
 
 def short_name(corpus: Corpus, node: int) -> str:
-    """What to call a node on a chart: a corpus row by its id, a label node (made from a `path`) by its label."""
-    return corpus.ids[node] if corpus.is_row[node] else corpus.texts[node]
+    """What to call a node on a chart: a corpus row by its id, a label node (made from a `path`) by its last label."""
+    return corpus.ids[node] if corpus.is_row[node] else corpus.ids[node].rsplit(PATH_SEP, 1)[-1]
 
 
 def plural(count: int, word: str) -> str:
@@ -75,7 +75,7 @@ def hierarchy_figure(corpus: Corpus, kind: str = "sunburst", max_depth: int = 4,
     ids = corpus.ids
     texts = corpus.texts
     tree = corpus.hierarchy.spanning_tree()
-    labels = [texts[i] if not corpus.is_row[i] else ids[i] for i in trimmed.nodes]
+    labels = [short_name(corpus, int(i)) for i in trimmed.nodes]
     hover = [texts[i][:160] for i in trimmed.nodes]
     sizes = tree.subtree_size[trimmed.nodes]
     # colour: the branch each node belongs to (its ancestor one level below the drawn top), the top itself grey

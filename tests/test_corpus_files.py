@@ -35,7 +35,7 @@ def test_path_csv_makes_label_nodes(tmp_path):
     assert c.n_rows == 4 and c.n == 8  # 4 rows + sci, sci/space, comp, comp/hardware
     h = c.hierarchy
     assert h.ids[h.parents(0)[0]] == "sci/space"
-    assert c.texts[h.index["sci/space"]] == "space"
+    assert c.texts[h.index["sci/space"]] == "sci / space"  # the whole path: a lone "misc" would name several labels
     assert h.parents(3).tolist() == []  # empty path: a root row
     assert h.is_tree
     assert c.query_nodes.tolist() == [0, 1, 2, 3]  # no query column: every row queries with its text
