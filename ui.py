@@ -14,7 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from core.background import Task, run_task
-from core.builtins import DEMO, load_corpus
+from core.builtins import DEMO, builtin_name, load_corpus
 from core.corpus import Corpus
 from core.corpus_files import load_corpus_bytes
 from core.errors import InputError
@@ -43,9 +43,9 @@ def _cached_upload(name: str, digest: str, _data: bytes) -> Corpus:
 
 
 def load_spec(spec: str) -> Corpus | None:
-    """Load or show the error in place."""
+    """A built-in by name (never a path: that box is open to every browser), or the error shown in place."""
     try:
-        return cached_corpus(spec.strip())
+        return cached_corpus(builtin_name(spec))
     except InputError as e:
         st.error(str(e), icon=":material/error:")
         return None

@@ -94,8 +94,11 @@ def cmd_evaluate(args) -> int:
     t2 = time.perf_counter()
     metrics.update(corpus=corpus.name, model=args.model or "all-MiniLM-L6-v2",
                    seconds={"embed": round(t1 - t0, 2), "evaluate": round(t2 - t1, 2)})
+    # a document is a row's text (as `info` counts them); a path corpus's label nodes are searched too, as nodes
+    labels = corpus.n - corpus.n_rows
     print(f"{corpus.name}: {len(corpus.query_nodes):,} queries ({metrics['heldout']['queries']:,} held out), "
-          f"{corpus.n:,} documents, model {metrics['model']}")
+          f"{corpus.n_rows:,} documents" + (f" and {labels:,} label nodes" if labels else "")
+          + f", model {metrics['model']}")
     print(format_recall_table(metrics))
     if "reference" in metrics:
         print("held-out queries, zero-shot next to the link-and-walk reference:")

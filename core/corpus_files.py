@@ -160,10 +160,13 @@ def _read_jsonl(text: str, source: str) -> pd.DataFrame:
 
 
 def _json_cell(value) -> str:
+    """A JSON value as the text it was written as (`1` stays `1`, `true` stays `true`, never Python's `True`)."""
     if value is None:
         return ""
     if isinstance(value, list):  # parents may be given as a JSON list
-        return "|".join(map(str, value))
+        return "|".join(map(_json_cell, value))
+    if isinstance(value, bool | dict):
+        return json.dumps(value, ensure_ascii=False)
     return str(value)
 
 

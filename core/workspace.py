@@ -36,10 +36,16 @@ def allowed_local_path(text: str) -> Path:
     from core.errors import InputError
 
     roots = data_roots()
-    resolved = Path(text.strip()).expanduser().resolve()
-    if not any(resolved == root or root in resolved.parents for root in roots):
-        raise InputError("local path", "outside the folders this app may read",
+    refused = InputError("local path", "outside the folders this app may read",
                          f"put the corpus under {' or '.join(str(r) for r in roots)}, or set {DATA_ROOT_VAR}")
+    if not text.strip():
+        raise refused
+    try:
+        resolved = Path(text.strip()).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError):  # a symlink loop, a NUL byte, an unknown ~user: the same words, so
+        raise refused from None  # that the error never tells which paths exist or what they hold
+    if not any(resolved == root or root in resolved.parents for root in roots):
+        raise refused
     return resolved
 
 

@@ -46,6 +46,18 @@ def test_unknown_builtin_shows_an_error(app):
     assert not app.metric
 
 
+def test_the_built_in_name_box_never_reads_a_file(app, tmp_path):
+    secret = tmp_path / "secret.csv"  # a readable file on the server, with a header an error could echo
+    secret.write_text("user,password\nroot,hunter2\n")
+    errors = []
+    for typed in (str(secret), str(tmp_path / "missing.csv")):
+        app.text_input(key="builtin_typed").input(typed).run()
+        assert not app.exception and not app.metric
+        errors.append(app.error[0].value)
+    assert all("not a built-in corpus name" in e and "password" not in e for e in errors)
+    assert "no such file" not in " ".join(errors)  # nothing said about which files exist
+
+
 def test_uploaded_file(app):
     app.radio(key="corpus_source").set_value("Upload a file").run()
     good = b"id,text,path\n1,rockets,sci/space\n2,stars,sci/space\n3,cpus,comp/hw\n"

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -53,12 +55,43 @@ def test_constructive_embedding_degrades_at_low_dimension():
     assert np.allclose(np.linalg.norm(queries, axis=1), 1, atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["synthetic:5000x5000", "synthetic:100000x100000", "synthetic:1000000x2"])
-def test_huge_synthetic_trees_are_refused_at_once(name):
+@pytest.mark.parametrize("name, words", [
+    ("synthetic:5000x5000", "more than 2,000,000 nodes"),
+    ("synthetic:100000x100000", "more than 2,000,000 nodes"),
+    ("synthetic:1000000x2", "more than 2,000,000 nodes"),
+    ("synthetic:2x" + "9" * 5000, "more than 2,000,000 nodes"),  # beyond int()'s 4,300 digits
+    ("synthetic:1000000x1", "more than 25,000,000 (node, ancestor) pairs"),  # a chain: few nodes, 5 * 10^11 pairs
+    ("synthetic:7071x1", "more than 25,000,000 (node, ancestor) pairs"),
+])
+def test_huge_synthetic_trees_are_refused_at_once(name, words):
+    import time
+
     from core.errors import InputError
 
-    with pytest.raises(InputError, match="more than 2,000,000 nodes"):
+    start = time.perf_counter()
+    with pytest.raises(InputError, match=re.escape(words)) as refused:
         load_corpus(name)
+    assert time.perf_counter() - start < 1  # arithmetic, not building
+    assert len(str(refused.value)) < 300  # one readable line, even for a 5,000-digit name
+
+
+def test_synthetic_sizes_are_counted_exactly_below_the_limits():
+    from core.builtins import synthetic_size
+
+    assert synthetic_size(4, 5) == (156, 1 + 2 * 5 + 3 * 25 + 4 * 125)
+    assert synthetic_size(7070, 1) == (7070, 7070 * 7071 // 2)
+    assert synthetic_size(1, 10**12) == (1, 1)  # a lone root, however wide
+    assert synthetic_size(2, 1_999_999) == (2_000_000, 1 + 2 * 1_999_999)
+
+
+@pytest.mark.parametrize("typed", ["/etc/passwd", "secret.csv", "data/x.jsonl", "C:/x.csv", "http://x/y.csv", " "])
+def test_the_built_in_name_box_never_takes_a_path(typed):
+    from core.builtins import builtin_name
+    from core.errors import InputError
+
+    with pytest.raises(InputError, match="not a built-in corpus name"):
+        builtin_name(typed)
+    assert builtin_name(" synthetic:3x3 ") == "synthetic:3x3" and builtin_name("wordnet:dog.n.01") == "wordnet:dog.n.01"
 
 
 def test_a_fifo_is_refused_instead_of_read(tmp_path):

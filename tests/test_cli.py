@@ -38,6 +38,16 @@ def test_evaluate_writes_metrics_json(tmp_path):
     assert set(m["levels"]) == {"1", "2"}
 
 
+def test_evaluate_counts_documents_as_info_does(tmp_path):
+    corpus = tmp_path / "p.csv"  # 3 rows (documents) under 4 label nodes
+    corpus.write_text("id,text,path\n1,rockets,sci/space\n2,stars,sci/space\n3,cpus,comp/hw\n")
+    info = json.loads(run("info", str(corpus), "--json").stdout)
+    assert (info["documents"], info["label_nodes"]) == (3, 4)
+    r = run("evaluate", str(corpus), "--model", "gaussian:16", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "3 documents and 4 label nodes" in r.stdout.splitlines()[0]
+
+
 def test_evaluate_with_minilm_on_a_small_file(tmp_path, workspace):
     corpus = tmp_path / "c.csv"
     corpus.write_text("id,text,query,parents\nanimal,an animal,animal,\ndog,a dog,dog,animal\ncat,a cat,cat,animal\n")

@@ -62,6 +62,9 @@ def test_jsonl_accepts_numbers_and_parent_lists(tmp_path):
     c = load_corpus_file(path)
     assert c.ids == ("1", "2", "3")
     assert c.hierarchy.depth.tolist() == [0, 1, 2]
+    rows = [{"id": 1.5, "text": "x", "query": True}, {"id": -2, "text": {"a": 1}, "query": False}]
+    c = load_corpus_file(write(tmp_path / "d.jsonl", "\n".join(json.dumps(r) for r in rows) + "\n"))
+    assert c.ids == ("1.5", "-2") and c.queries == ("true", "false") and c.texts == ("x", '{"a": 1}')
 
 
 def test_parquet_and_ids_stay_strings(tmp_path):

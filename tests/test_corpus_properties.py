@@ -100,6 +100,7 @@ def test_a_hand_made_valid_table_round_trips():  # the property above must not p
     (pd.DataFrame({"id": ["a|b", "c"], "text": ["x", "y"], "parents": ["", "a|b"]}), "column 'id'"),
     (pd.DataFrame({"id": ["a"], "text": ["x"], "path": ["s//t"]}), "column 'path'"),
     (pd.DataFrame({"id": ["a"], "text": ["x"], "path": ["/s"]}), "column 'path'"),
+    (pd.DataFrame({"id": ["a"], "text": ["x"], "path": ["s/"]}), "column 'path'"),
 ])
 def test_ambiguous_ids_and_empty_path_labels_are_refused_with_the_row(tmp_path, frame, where):
     path = tmp_path / "in.csv"
