@@ -285,15 +285,6 @@ def discover_work(corpus: Corpus, method: str, depth: int, branching: int = 10, 
     return work
 
 
-def discovery_takes_levels() -> bool:
-    """Whether core.discovery.discover takes cluster counts per level (`levels=(7, 20)`)."""
-    import inspect
-
-    from core.discovery import discover
-
-    return "levels" in inspect.signature(discover).parameters
-
-
 @st.cache_resource
 def start_up() -> bool:
     """Once per server process: torch gets half the cores (the server and the browser need the rest; see

@@ -1,6 +1,8 @@
 """Hierarchy discovery against a known hierarchy: 20 Newsgroups, side by side with BERTopic and Ward.
 
     python bench/discovery.py agreement [--sample 3000]   # NMI / ARI at the gold top level (7) and leaf level (20)
+    python bench/discovery.py names [--sample 3000]       # node names: c-TF-IDF vs TF-IDF against the parent
+    python bench/discovery.py ablation [--sample 3000]    # what each step of the --levels tree adds, three seeds
     python bench/discovery.py heal [--sample 3000]        # HEAL on the discovered HNMFk tree, scored on the GOLD tree
     python bench/discovery.py incremental                 # HCE on half the posts, the rest added without retraining
     python bench/discovery.py speed                       # k-means tree on 100k x 384; HNMFk on 5,000 documents
@@ -27,6 +29,7 @@ except ImportError:  # python bench/discovery.py: this folder is first on the pa
 from core.discovery import discover
 from core.hnmfk import HNMFkConfig
 from core.kmeans_tree import build_kmeans_tree, spherical_kmeans
+from core.level_tree import build_level_tree
 from core.workspace import embedding_cache
 
 
@@ -81,6 +84,11 @@ def agreement(args) -> None:
         print(f"| {name} | {len(set(top))} | {nmi(gold_top, top):.3f} | {ari(gold_top, top):.3f} | {len(set(leaf))} | "
               f"{nmi(gold_leaf, leaf):.3f} | {ari(gold_leaf, leaf):.3f} | {seconds:.1f} |{note}", flush=True)
 
+    for seed in (0, 1, 2):
+        t = time.perf_counter()
+        top, leaf = build_level_tree(vectors, (7, 20), seed)
+        report(f"ours: --levels 7,20 (UMAP, fine k-means, Ward, refined), seed {seed}", top, leaf,
+               time.perf_counter() - t)
     for b in (4, 5, 7):
         t = time.perf_counter()
         tree = build_kmeans_tree(vectors, branching=b, seed=0)
@@ -109,6 +117,25 @@ def agreement(args) -> None:
     report("Ward agglomeration (cut at gold counts)", fcluster(tree, 7, "maxclust"), fcluster(tree, 20, "maxclust"),
            time.perf_counter() - t)
     try:
+        import evoc
+    except ImportError:
+        print("| EVoC | not installed: pip install -r requirements-bench.txt |||||||")
+    else:
+        t = time.perf_counter()
+        model = evoc.EVoC(random_state=0)
+        model.fit_predict(vectors)
+        seconds = time.perf_counter() - t
+        layers = model.cluster_layers_  # finest first; -1 is noise, kept as one label
+
+        def best_layer(gold):
+            return max(layers, key=lambda labels: nmi(gold, labels))
+
+        counts = "/".join(str(len(set(layer.tolist()) - {-1})) for layer in layers)
+        from importlib.metadata import version
+
+        report(f"EVoC {version('evoc')} defaults, best layer per cut (layers {counts})",
+               best_layer(gold_top), best_layer(gold_leaf), seconds, " noise counted as one label")
+    try:
         from bertopic import BERTopic
     except ImportError:
         print("| BERTopic | not installed: pip install -r requirements-bench.txt |||||||")
@@ -122,6 +149,87 @@ def agreement(args) -> None:
     outliers = float((topics < 0).mean())
     report("BERTopic default + hierarchical_topics (cut at gold counts)", cut_bertopic(hierarchy, topics, 7),
            cut_bertopic(hierarchy, topics, 20), seconds, f" {outliers:.0%} outliers, {len(set(topics)) - 1} topics")
+
+
+def ablation(args) -> None:
+    """The --levels 7,20 tree one step at a time: without UMAP, UMAP with plain Ward, unrefined, and in full."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    from core.level_tree import cut_merges, reduce_for_clustering, weighted_ward
+
+    corpus = load_newsgroups("train", sample=args.sample, seed=0)
+    gold_top, gold_leaf = gold_labels(corpus)
+    vectors = embedding_cache().encode([corpus.texts[i] for i in np.flatnonzero(corpus.is_row)])
+    units = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    print(f"The --levels 7,20 tree step by step on {len(units):,} 20 Newsgroups train posts: NMI@7 / NMI@20 per seed.\n")
+    print("| variant | seed 0 | seed 1 | seed 2 |\n|---|---|---|---|")
+    rows: dict[str, list[str]] = {}
+
+    def add(name, top, leaf):
+        rows.setdefault(name, []).append(f"{nmi(gold_top, top):.3f} / {nmi(gold_leaf, leaf):.3f}")
+
+    def fine_then_ward(points, fine, seed):
+        assign, centres = spherical_kmeans(points, fine, seed) if points is units else _kmeans(points, fine, seed)
+        used = np.unique(assign)
+        assign = np.searchsorted(used, assign)
+        merges = weighted_ward(centres[used], np.bincount(assign))
+        return cut_merges(merges, len(used), 7)[assign], cut_merges(merges, len(used), 20)[assign]
+
+    for seed in (0, 1, 2):
+        add("no UMAP: 50 spherical k-means clusters, weighted Ward", *fine_then_ward(units, 50, seed))
+        points = reduce_for_clustering(units, seed)
+        tree = linkage(points, method="ward")
+        add("UMAP, Ward on the posts", fcluster(tree, 7, "maxclust"), fcluster(tree, 20, "maxclust"))
+        add("UMAP, 300 k-means clusters, weighted Ward (no refinement)", *fine_then_ward(points, 300, seed))
+        add("full: the above, refined at 20, Ward again (core.level_tree)", *build_level_tree(vectors, (7, 20), seed))
+    for name, cells in rows.items():
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+def _kmeans(points: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    import faiss
+
+    km = faiss.Kmeans(points.shape[1], k, niter=25, seed=seed, verbose=False, min_points_per_centroid=1)
+    km.train(np.ascontiguousarray(points, dtype=np.float32))
+    return km.index.search(np.ascontiguousarray(points, dtype=np.float32), 1)[1][:, 0], km.centroids
+
+
+def names(args) -> None:
+    """Names of the --levels 7,20 tree two ways, with two checks a reader can rerun: coverage (share of a node's posts
+    that contain one of its name words) and exclusivity (share of name words no sibling's name uses)."""
+    from core.discovery import class_tfidf_terms, distinctive_terms, term_counts, tfidf
+
+    corpus = load_newsgroups("train", sample=args.sample, seed=0)
+    texts = [corpus.texts[i] for i in np.flatnonzero(corpus.is_row)]
+    top, leaf = build_level_tree(embedding_cache().encode(texts), (7, 20), 0)
+    X, vocab = tfidf(texts)
+    counts = term_counts(texts, vocab)
+    present = counts > 0
+    gold_top, gold_leaf = gold_labels(corpus)
+    every = np.arange(len(texts))
+    rows, shown = [], {}
+    for level_name, labels, parents in (("top (7)", top, np.zeros(len(texts), int)), ("leaf (20)", leaf, top)):
+        groups = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+        class_names = class_tfidf_terms(counts, vocab, groups)
+        contrast = [distinctive_terms(X, vocab, g, every if level_name.startswith("top") else np.flatnonzero(parents == parents[g[0]]))
+                    for g in groups]
+        for method, names_ in (("c-TF-IDF", class_names), ("TF-IDF vs parent", contrast)):
+            index = {str(t): i for i, t in enumerate(vocab)}
+            coverage = np.mean([present[g][:, [index[t] for t in n]].sum(axis=1).astype(bool).mean()
+                                for g, n in zip(groups, names_)])
+            siblings = [np.flatnonzero(np.array([parents[h[0]] == parents[g[0]] for h in groups])) for g in groups]
+            exclusive = np.mean([np.mean([not any(t in names_[j] for j in sib if j != i) for t in n])
+                                 for i, (n, sib) in enumerate(zip(names_, siblings))])
+            rows.append((level_name, method, coverage, exclusive))
+            if level_name.startswith("top"):
+                shown[method] = [(" ".join(n), max(set(gold_top[g]), key=list(gold_top[g]).count)) for g, n in zip(groups, names_)]
+    print(f"Names of the --levels 7,20 tree (seed 0) over {len(texts):,} 20 Newsgroups train posts, three words each.\n")
+    print("| level | naming | coverage | exclusivity |\n|---|---|---|---|")
+    for level_name, method, coverage, exclusive in rows:
+        print(f"| {level_name} | {method} | {coverage:.3f} | {exclusive:.3f} |")
+    print("\n| most posts from (gold) | c-TF-IDF | TF-IDF vs parent |\n|---|---|---|")
+    for (a, gold), (b, _) in zip(shown["c-TF-IDF"], shown["TF-IDF vs parent"]):
+        print(f"| {gold} | {a} | {b} |")
 
 
 def heal(args) -> None:
@@ -223,6 +331,10 @@ def speed(args) -> None:
     tree = build_kmeans_tree(vectors, branching=10, seed=0)
     print(f"| k-means tree, 100,000 x 384 random vectors, b=10 (levels {'/'.join(map(str, tree.sizes[1:]))}) | "
           f"{time.perf_counter() - t:.1f} s |")
+    t = time.perf_counter()
+    build_level_tree(vectors, (7, 20), 0)
+    print(f"| --levels 7,20 tree, same 100,000 x 384 vectors (UMAP fitted on 20,000, the rest transformed) | "
+          f"{time.perf_counter() - t:.1f} s |", flush=True)
     corpus = load_newsgroups("train", sample=5000, seed=0)
     t = time.perf_counter()
     with warnings.catch_warnings():
@@ -234,12 +346,12 @@ def speed(args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["agreement", "heal", "incremental", "speed"])
+    parser.add_argument("what", choices=["agreement", "ablation", "names", "heal", "incremental", "speed"])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--sample", type=int, default=3000)
     args = parser.parse_args()
     print(f"command: python bench/discovery.py {' '.join(sys.argv[1:])}\n")
-    {"agreement": agreement, "heal": heal, "incremental": incremental, "speed": speed}[args.what](args)
+    {"agreement": agreement, "ablation": ablation, "names": names, "heal": heal, "incremental": incremental, "speed": speed}[args.what](args)
 
 
 if __name__ == "__main__":

@@ -262,8 +262,10 @@ def cmd_hierarchy(args) -> int:
     from core.corpus_files import save_corpus
     from core.discovery import check_discovery_options, discover
     from core.hnmfk import HNMFkConfig
+    from core.level_tree import parse_levels
 
-    check_discovery_options(args.method, args.branching, args.depth)  # before any loading, encoding or writing
+    levels = parse_levels(args.levels) if args.levels is not None else None
+    check_discovery_options(args.method, args.branching, args.depth, levels)  # before any loading, encoding or writing
     corpus = load_corpus(args.corpus)
     bars = ProgressBars(not args.quiet)
     vectors = None
@@ -287,7 +289,7 @@ def cmd_hierarchy(args) -> int:
         config = base(**overrides)
     t = time.perf_counter()
     discovered, info = discover(corpus, args.method, vectors=vectors, branching=args.branching, depth=args.depth,
-                                hnmfk_config=config, seed=args.seed, progress=bars.stage("split nodes"))
+                                levels=levels, naming=args.naming, hnmfk_config=config, seed=args.seed, progress=bars.stage("split nodes"))
     seconds = time.perf_counter() - t
     save_corpus(discovered, args.out)
     h = discovered.hierarchy
@@ -352,6 +354,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="corpus file to write (with a path column)")
     p.add_argument("--branching", type=int, default=10, help="kmeans: fan-in per level (default 10)")
     p.add_argument("--depth", type=int, default=None, help="levels below the root to keep (hnmfk default 3)")
+    p.add_argument("--naming", choices=("tfidf", "ctfidf"), default="tfidf",
+                   help="node names: TF-IDF against the parent (default) or class-based TF-IDF across the level")
+    p.add_argument("--levels", default=None,
+                   help="kmeans: topics per level, coarse to fine, e.g. 7,20 (UMAP, fine k-means, Ward; each level "
+                   "as good as a flat clustering of its size); without it, HCE's bottom-up tree by --branching")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--perturbations", type=int, default=None, help="hnmfk: perturbed copies per k (default 4; reference 20)")
     p.add_argument("--k-max", type=int, default=None, help="hnmfk: largest k tried at the root (default 10)")

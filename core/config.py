@@ -51,6 +51,7 @@ class AlignConfig:
     far_lr_factor: float | None = None  # pretrain-finetune: far-phase lr = lr * this (paper: 1/1000) (None: default)
     far_temperature: float | None = None  # pretrain-finetune: far-phase temperature (paper: 500) (None: default)
     heal_ragged: str = "repeat"  # heal: paths ending early repeat their deepest label, or 'drop'
+    heal_weights: str = "paper"  # heal: level weights 'paper' (coarse first), 'uniform' or 'fine' (finest first)
     hce_branching: int = 10  # hce: k-means tree fan-in
     hce_memory_levels: int = 1  # hce: top levels below the root whose vectors are trainable memory
     hce_random_negatives: int = 32  # hce: random documents added to the leaf level's siblings
@@ -165,6 +166,7 @@ _CONSTRAINTS = {
     "similarity": _choice(SIMILARITIES),
     "head": _choice(HEADS),
     "heal_ragged": _choice(("repeat", "drop")),
+    "heal_weights": _choice(("paper", "uniform", "fine")),
     "memory_keys": _choice(MEMORY_KEYS),
     "dim": _int_at_least(1),
     "hidden": _int_at_least(1),

@@ -19,6 +19,7 @@ from core.corpus import Corpus, corpus_from_frame
 from core.errors import InputError
 from core.hnmfk import HNMFkConfig, TopicNode, hnmfk
 from core.kmeans_tree import KMeansTree, build_kmeans_tree
+from core.level_tree import build_level_tree, check_levels
 
 METHODS = ("hnmfk", "kmeans")
 
@@ -55,6 +56,38 @@ def distinctive_terms(X: sp.csr_matrix, vocab: np.ndarray, members: np.ndarray, 
     return [str(vocab[t]) for t in top if inside[t] > 0] or [str(vocab[int(np.argmax(inside))])]
 
 
+def class_tfidf_terms(counts: sp.csr_matrix, vocab: np.ndarray, level_groups: list[np.ndarray], n: int = 3) -> list[list[str]]:
+    """Top terms of every group by class-based TF-IDF (c-TF-IDF, as BERTopic names topics).
+
+    Each group's documents are joined into one class document; a term scores its frequency in the class (normalised
+    by the class's length) times log(1 + A / f), with A the mean class length in words and f the term's count over
+    all classes: frequent in this group, rare across the level.
+    """
+    per_class = np.vstack([np.asarray(counts[members].sum(axis=0)).ravel() for members in level_groups])  # (G, terms)
+    tf = per_class / np.maximum(per_class.sum(axis=1, keepdims=True), 1)
+    idf = np.log1p(per_class.sum(axis=1).mean() / np.maximum(per_class.sum(axis=0), 1))
+    score = tf * idf
+    out = []
+    for g in range(len(level_groups)):
+        top = np.argsort(-score[g])[:n]
+        out.append([str(vocab[t]) for t in top if per_class[g, t] > 0] or [str(vocab[int(np.argmax(per_class[g]))])])
+    return out
+
+
+def term_counts(texts: list[str], vocab: np.ndarray) -> sp.csr_matrix:
+    """(documents x terms) raw counts over a fixed vocabulary (the TF-IDF's)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vectorizer = CountVectorizer(vocabulary=list(vocab), token_pattern=r"(?u)\b\w+\b", lowercase=True)
+    return vectorizer.transform(texts).tocsr()
+
+
+# Node names: each group's TF-IDF contrast with its parent (default), or c-TF-IDF across the level's groups. On 20
+# Newsgroups c-TF-IDF named most top-level topics after quoting residue ('edu writes article'); the contrast names read
+# as topics ('god jesus christian', 'team game season'): bench/discovery.py names.
+NAMINGS = ("tfidf", "ctfidf")
+
+
 def _central(vectors: np.ndarray | None, X: sp.csr_matrix, members: np.ndarray, n: int = 3) -> tuple[int, ...]:
     source = vectors[members] if vectors is not None else X[members].toarray()
     centroid = source.mean(axis=0)
@@ -70,10 +103,12 @@ def _unique(name: str, taken: set[str]) -> str:
     return out
 
 
-def paths_from_groups(groups: list[list[np.ndarray]], X, vocab, vectors=None) -> tuple[list[str], dict[str, NodeInfo]]:
+def paths_from_groups(groups: list[list[np.ndarray]], X, vocab, vectors=None, counts: sp.csr_matrix | None = None,
+                      ) -> tuple[list[str], dict[str, NodeInfo]]:
     """groups[level] = list of member arrays (coarse first), each a subset of one group of the level above.
 
-    Returns the label path of every document and NodeInfo by path.
+    Names: c-TF-IDF over each level's groups when `counts` (raw term counts) are given, else each group's TF-IDF
+    contrast with its parent. Returns the label path of every document and NodeInfo by path.
     """
     n = X.shape[0]
     paths = [""] * n
@@ -86,9 +121,10 @@ def paths_from_groups(groups: list[list[np.ndarray]], X, vocab, vectors=None) ->
             owner[members] = g
         taken: dict[int, set[str]] = {}
         level_paths = []
-        for members in level_groups:
+        class_terms = class_tfidf_terms(counts, vocab, level_groups) if counts is not None else None
+        for g, members in enumerate(level_groups):
             parent = int(owner[members[0]])
-            terms = distinctive_terms(X, vocab, members, previous_members[parent])
+            terms = class_terms[g] if class_terms is not None else distinctive_terms(X, vocab, members, previous_members[parent])
             name = _unique(" ".join(terms).replace("/", " "), taken.setdefault(parent, set()))
             path = f"{previous_paths[parent]}/{name}" if previous_paths[parent] else name
             info[path] = NodeInfo(name, tuple(terms), _central(vectors, X, members), len(members))
@@ -135,10 +171,21 @@ def _groups_from_kmeans(tree: KMeansTree, depth: int | None) -> list[list[np.nda
     return levels
 
 
-def check_discovery_options(method: str, branching: int, depth: int | None) -> None:
+def _groups_from_levels(labels: list[np.ndarray]) -> list[list[np.ndarray]]:
+    """Label arrays per level (nested) as member arrays per level, coarse first."""
+    return [[np.flatnonzero(column == c) for c in np.unique(column)] for column in labels]
+
+
+def check_discovery_options(method: str, branching: int, depth: int | None, levels: tuple[int, ...] | None = None,
+                            rows: int | None = None) -> None:
     """Refuse options that cannot make a hierarchy before any work (a branching of 1 never splits; depth 0 is flat)."""
     if method not in ("kmeans", "hnmfk"):
         raise InputError(f"--method {method}", "unknown discovery method", "use kmeans or hnmfk")
+    if levels is not None:
+        if method != "kmeans":
+            raise InputError(f"--levels with --method {method}", "HNMFk chooses its own topic counts",
+                             "use --method kmeans with --levels, or leave --levels out")
+        check_levels(levels, rows if rows is not None else 10**9)
     if not isinstance(branching, int) or branching < 2:
         raise InputError(f"--branching {branching}", "a tree needs at least 2 children per node",
                          "give a whole number of at least 2, e.g. 10")
@@ -154,13 +201,15 @@ def discover(
     vectors: np.ndarray | None = None,  # (rows, d) document embeddings, needed by kmeans
     branching: int = 10,
     depth: int | None = None,
+    levels: tuple[int, ...] | None = None,  # kmeans: topics per level, coarse to fine (e.g. (7, 20)); else HCE's tree
     hnmfk_config: HNMFkConfig | None = None,
+    naming: str = "tfidf",  # node names: TF-IDF against the parent ("tfidf") or c-TF-IDF across the level ("ctfidf")
     seed: int = 0,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Corpus, dict[str, NodeInfo]]:
     """The corpus's rows under a discovered hierarchy (path layout), and a NodeInfo per discovered node."""
-    check_discovery_options(method, branching, depth)
     rows = np.flatnonzero(corpus.is_row)
+    check_discovery_options(method, branching, depth, levels, len(rows))
     texts = [corpus.texts[i] for i in rows]
     X, vocab = tfidf(texts)
     if method == "hnmfk":
@@ -169,13 +218,20 @@ def discover(
     elif method == "kmeans":
         if vectors is None:
             raise ValueError("the k-means tree needs document embeddings")
-        tree = build_kmeans_tree(vectors, branching, seed)
-        groups = _groups_from_kmeans(tree, depth)
+        if levels is not None:
+            stages = iter(range(3))  # build_level_tree reports three stages: UMAP, fine clusters, Ward
+            report = None if progress is None else (lambda stage: progress(next(stages, 2), 3))
+            groups = _groups_from_levels(build_level_tree(vectors, tuple(levels), seed, report))
+        else:
+            groups = _groups_from_kmeans(build_kmeans_tree(vectors, branching, seed), depth)
         if progress is not None:
             progress(1, 1)
     else:
         raise ValueError(f"unknown discovery method {method!r}; use one of {METHODS}")
-    paths, info = paths_from_groups(groups, X, vocab, vectors)
+    if naming not in NAMINGS:
+        raise ValueError(f"unknown naming {naming!r}; use one of {NAMINGS}")
+    counts = term_counts(texts, vocab) if naming == "ctfidf" else None
+    paths, info = paths_from_groups(groups, X, vocab, vectors, counts)
     frame = {"id": [corpus.ids[i] for i in rows], "text": texts}
     if corpus.queries is not None:
         frame["query"] = [corpus.queries[i] for i in rows]

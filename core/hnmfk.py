@@ -43,6 +43,7 @@ class HNMFkConfig:
     nmf_iter: int = 200  # NMF iterations per fit
     init: str = "nndsvd"  # start of the perturbed fits: "nndsvd" (the reference's) or "random" (a new seed per copy)
     seed: int = 0
+    jobs: int = -1  # threads fitting the perturbed copies (-1: all cores); results do not depend on it
 
     def __post_init__(self):
         """Every field checked up front, one line naming the field and the fix (as AlignConfig does)."""
@@ -59,6 +60,8 @@ class HNMFkConfig:
                 raise bad(name, f"a whole number of at least {low}", example)
         if self.k_max < self.k_min:
             raise bad("k_max", f"at least k_min ({self.k_min})", str(max(self.k_min, 10)))
+        if not (isinstance(self.jobs, int) and not isinstance(self.jobs, bool) and (self.jobs >= 1 or self.jobs == -1)):
+            raise bad("jobs", "a whole number of at least 1, or -1 for all cores", "-1")
         if not (isinstance(self.epsilon, int | float) and 0 <= self.epsilon < 1):
             raise bad("epsilon", "a number in [0, 1)", "0.015")
         if not (isinstance(self.threshold, int | float) and -1 <= self.threshold <= 1):
@@ -130,30 +133,46 @@ def arccos_silhouettes(columns: list[np.ndarray]) -> np.ndarray:
     return np.array([sil[labels == j].mean() for j in range(k)])
 
 
+def _perturbed_fits(X, k: int, config: HNMFkConfig, rng: np.random.Generator) -> tuple[list, list]:
+    """NMF(k) of `perturbations` noisy copies of X, fitted in parallel threads (the solver releases the GIL)."""
+    from joblib import Parallel, delayed
+
+    noises = [rng.uniform(1 - config.epsilon, 1 + config.epsilon, size=X.data.shape if sp.issparse(X) else X.shape)
+              for _ in range(config.perturbations)]  # drawn up front, in order, so results do not depend on threads
+
+    def fit(copy: int):
+        Xp = X.copy()
+        if sp.issparse(Xp):
+            Xp.data = Xp.data * noises[copy]
+        else:
+            Xp = Xp * noises[copy]
+        return _nmf(Xp, k, config.seed + 1000 * k + copy, config.nmf_iter, config.init)
+
+    with warnings.catch_warnings():  # set here, around the threads: a filter set inside a thread races with the others
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fits = Parallel(n_jobs=config.jobs, prefer="threads")(delayed(fit)(c) for c in range(config.perturbations))
+    Ws, Hs = [fits[0][0]], [fits[0][1]]
+    for W, H in fits[1:]:
+        perm = align_columns(Ws[0], W)
+        Ws.append(W[:, perm])
+        Hs.append(H[perm])
+    return Ws, Hs
+
+
 def select_k(X, ks: range, config: HNMFkConfig, rng: np.random.Generator) -> tuple[int, float, dict]:
-    """The largest k in ks whose min silhouette (W and H) reaches the threshold; else the best one (warns)."""
+    """The largest k in ks whose min silhouette (W and H) reaches the threshold; else the best one (warns).
+
+    Candidates are tried from the largest down and the search stops at the first that passes: the same answer as
+    scoring every k, with fewer fits (HNMFk's rule favours large k, so the first try often passes).
+    """
     scores = {}
-    for k in ks:
-        Ws, Hs = [], []
-        for copy in range(config.perturbations):
-            noise = rng.uniform(1 - config.epsilon, 1 + config.epsilon, size=X.data.shape if sp.issparse(X) else X.shape)
-            Xp = X.copy()
-            if sp.issparse(Xp):
-                Xp.data = Xp.data * noise
-            else:
-                Xp = Xp * noise
-            W, H = _nmf(Xp, k, config.seed + 1000 * k + copy, config.nmf_iter, config.init)
-            if Ws:
-                perm = align_columns(Ws[0], W)
-                W, H = W[:, perm], H[perm]
-            Ws.append(W)
-            Hs.append(H)
+    for k in sorted(ks, reverse=True):
+        Ws, Hs = _perturbed_fits(X, k, config, rng)
         sil_w = arccos_silhouettes(Ws).min()
         sil_h = arccos_silhouettes([h.T for h in Hs]).min()
         scores[k] = float(min(sil_w, sil_h))
-    passing = [k for k, s in scores.items() if s >= config.threshold]
-    if passing:
-        return max(passing), scores[max(passing)], scores
+        if scores[k] >= config.threshold:
+            return k, scores[k], scores
     best = max(scores, key=scores.get)
     warnings.warn(f"HNMFk: no k in {list(ks)} reached silhouette {config.threshold}; using k={best} "
                   f"(silhouette {scores[best]:.2f})", stacklevel=2)

@@ -6,7 +6,9 @@ import numpy as np
 import streamlit as st
 
 import ui
+from core.errors import InputError
 from core.figures import hierarchy_figure
+from core.level_tree import parse_levels
 
 st.title("Hierarchy")
 corpus = ui.active_corpus()
@@ -20,19 +22,17 @@ with st.expander("Discover a hierarchy instead", expanded=task is not None and t
                       "hnmfk: HEAL's hierarchical NMF on TF-IDF with automatic k (minutes on thousands of documents).")
     a, b = st.columns(2)
     levels = None
-    if method == "kmeans" and ui.discovery_takes_levels():
+    if method == "kmeans":
         typed = a.text_input("Topics per level, coarse to fine", "7, 20", key="discover_levels",
-                             help="About 7 topics, then about 20 below them: cluster counts per level.")
+                             help="About 7 topics, then about 20 below them: each level as good as a flat clustering "
+                             "of its size (UMAP, k-means, Ward). Leave empty for HCE's bottom-up tree by branching.")
         try:
-            levels = tuple(int(x) for x in typed.replace(" ", "").split(",") if x)
-            if not levels or min(levels) < 2:
-                raise ValueError
-        except ValueError:
-            st.error(f"Topics per level: {typed!r} is not a list of whole numbers of at least 2. Fix: write e.g. 7, 20",
-                     icon=":material/error:")
+            levels = parse_levels(typed, corpus.n_rows) if typed.strip() else None
+        except InputError as error:
+            st.error(str(error), icon=":material/error:")
             levels = ()
         depth = len(levels or (1,))
-    else:
+    if method != "kmeans" or levels is None:
         a.number_input("Branching (kmeans)", 2, 100, 10, key="discover_branching", disabled=method != "kmeans",
                        help="Documents per cluster at the bottom, clusters per cluster above.")
         depth = b.number_input("Levels below the root", 1, 6, 2, key="discover_depth")

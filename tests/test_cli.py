@@ -84,6 +84,9 @@ def test_no_core_module_imports_streamlit():
     (["--method", "kmeans", "--branching", "1"], "--branching 1: a tree needs at least 2 children per node"),
     (["--method", "hnmfk", "--depth", "0"], "--depth 0: a hierarchy needs at least one level below the root"),
     (["--method", "hnmfk", "--perturbations", "0"], "HNMFk option perturbations=0: must be a whole number"),
+    (["--levels", "7,x"], "--levels 7,x: not a comma-separated list of whole numbers"),
+    (["--levels", "20,7"], "levels 20,7: each level must have more topics than the one above it"),
+    (["--method", "hnmfk", "--levels", "7,20"], "--levels with --method hnmfk: HNMFk chooses its own topic counts"),
 ])
 def test_hierarchy_options_that_cannot_make_a_tree_are_refused_in_one_line(tmp_path, options, message):
     out = tmp_path / "out.csv"
@@ -111,3 +114,15 @@ def test_the_readme_error_example_is_the_real_message(tmp_path):
     (tmp_path / "dup.csv").write_text("id,text\na,x\nb,y\na,z\n")
     r = subprocess.run([sys.executable, "-m", "core", "info", "dup.csv"], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.strip() == example
+
+
+def test_hierarchy_with_levels_writes_the_sizes_asked_for(tmp_path):
+    out = tmp_path / "found.csv"
+    r = run("hierarchy", "synthetic:3x3", "--levels", "2,4", "--out", str(out), "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert "levels 2 / 4" in r.stdout
+    from core.corpus_files import load_corpus_file
+
+    found = load_corpus_file(out)
+    depth = found.hierarchy.depth[~found.is_row]
+    assert (depth == 0).sum() == 2 and (depth == 1).sum() == 4

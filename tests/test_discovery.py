@@ -68,6 +68,11 @@ def test_select_k_finds_the_rank_of_a_clean_matrix():
     k, silhouette, scores = select_k(W @ H, range(2, 7), HNMFkConfig(perturbations=4), rng)
     assert k == 4 and silhouette >= 0.8
     assert scores[5] < 0.8 and scores[6] < 0.8
+    assert sorted(scores) == [4, 5, 6]  # tried from the largest down, stopped at the first that passed
+    # threads fit the perturbed copies; the answer does not depend on how many
+    one = select_k(W @ H, range(2, 7), HNMFkConfig(perturbations=4, jobs=1), np.random.default_rng(1))
+    two = select_k(W @ H, range(2, 7), HNMFkConfig(perturbations=4, jobs=2), np.random.default_rng(1))
+    assert one == two
 
 
 def test_a_child_never_searches_more_topics_than_its_parent():
@@ -150,3 +155,95 @@ def test_cli_hierarchy(tmp_path, method):
     out = load_corpus_file(tmp_path / "out.csv")
     assert out.n_rows == 60 and out.hierarchy.max_depth >= 1
     assert "topic nodes" in r.stdout
+
+
+# --- level tree: the sizes the user asks for -------------------------------------------------------------------------
+
+def test_weighted_ward_merges_by_size_weighted_cost():
+    from core.level_tree import cut_merges, weighted_ward
+
+    # equal sizes: the two nearest centroids merge first
+    merges = weighted_ward(np.array([[0.0], [1.0], [10.0]]), np.array([1, 1, 1]))
+    assert merges[0].tolist() == [0, 1]
+    # a big cluster at 0 and two singletons at 1 and 1.5: cost(0,1) = 100*1/101 * 1 = 0.99, cost(1,2) = 1/2 * 0.25
+    merges = weighted_ward(np.array([[0.0], [1.0], [1.5]]), np.array([100, 1, 1]))
+    assert merges[0].tolist() == [1, 2]
+    assert cut_merges(merges, 3, 2).tolist() == [0, 1, 1]
+    assert cut_merges(merges, 3, 3).tolist() == [0, 1, 2]
+    assert cut_merges(merges, 3, 1).tolist() == [0, 0, 0]
+
+
+def planted_vectors(tops: int = 3, subs: int = 4, per: int = 20, d: int = 16, seed: int = 0):
+    """Unit vectors around `tops` far-apart directions, each with `subs` nearer sub-directions."""
+    rng = np.random.default_rng(seed)
+    vectors, top, leaf = [], [], []
+    for t in range(tops):
+        centre = rng.standard_normal(d) * 4
+        for s in range(subs):
+            sub_centre = centre + rng.standard_normal(d) * 1.2
+            vectors.append(sub_centre + rng.standard_normal((per, d)) * 0.15)
+            top += [t] * per
+            leaf += [t * subs + s] * per
+    return np.vstack(vectors).astype(np.float32), np.array(top), np.array(leaf)
+
+
+@pytest.mark.parametrize("per", [6, 20])  # 72 documents: clustered as they are; 240: through UMAP
+def test_level_tree_recovers_a_planted_tree_and_nests(per):
+    from core.level_tree import build_level_tree
+
+    vectors, top, leaf = planted_vectors(per=per)
+    stages = []
+    coarse, fine = build_level_tree(vectors, (3, 12), seed=0, progress=stages.append)
+    assert nmi(top, coarse) == pytest.approx(1.0) and nmi(leaf, fine) == pytest.approx(1.0)
+    assert all(len(set(coarse[fine == c])) == 1 for c in np.unique(fine))  # every fine topic sits in one coarse one
+    assert len(stages) == 3
+
+
+@pytest.mark.parametrize("levels, message", [((7,), None), ((20, 7), "more topics than the one above"),
+                                             ((1, 5), "at least 2"), ((5, 500), "at most 240"), ((), "no level")])
+def test_level_sizes_are_checked(levels, message):
+    from core.errors import InputError
+    from core.level_tree import check_levels
+
+    if message is None:
+        assert check_levels(levels, 240) == levels
+        return
+    with pytest.raises(InputError, match=message):
+        check_levels(levels, 240)
+
+
+def test_discover_with_levels_gives_named_nested_levels():
+    corpus, gold = planted_corpus(per_leaf=20)
+    rng = np.random.default_rng(0)
+    # stand-in embeddings that carry the planted tree (the words do the naming)
+    centres = {g: rng.standard_normal(16) * 3 for g in sorted(set(gold))}
+    tops = {t: rng.standard_normal(16) * 6 for t in TOPICS}
+    vectors = np.vstack([tops[g.split("/")[0]] + centres[g] + rng.standard_normal(16) * 0.1 for g in gold])
+    found, info = discover(corpus, "kmeans", vectors=vectors, levels=(3, 6))
+    top, leaf = top_and_leaf(found)
+    assert nmi([g.split("/")[0] for g in gold], top) == pytest.approx(1.0) and nmi(gold, leaf) == pytest.approx(1.0)
+    top_names = [path for path in info if "/" not in path]
+    assert len(top_names) == 3 and len(info) == 9
+    words = {t: {t, *" ".join(subs.values()).split()} for t, subs in TOPICS.items()}
+    owners = [{t for t in TOPICS if set(name.split()) <= words[t]} for name in top_names]
+    assert sorted(o.pop() for o in owners if len(o) == 1) == ["food", "music", "space"]  # each name from one topic
+
+
+def test_levels_only_with_kmeans():
+    from core.discovery import check_discovery_options
+    from core.errors import InputError
+
+    with pytest.raises(InputError, match="HNMFk chooses its own"):
+        check_discovery_options("hnmfk", 10, None, (7, 20))
+
+
+def test_class_tfidf_prefers_words_frequent_in_a_group_and_rare_elsewhere():
+    import scipy.sparse as sp
+
+    from core.discovery import class_tfidf_terms
+
+    vocab = np.array(["the", "orbit", "bread", "rare"])
+    counts = sp.csr_matrix(np.array([[5, 3, 0, 0], [5, 2, 0, 1], [5, 0, 4, 0], [5, 0, 3, 0]]))
+    terms = class_tfidf_terms(counts, vocab, [np.array([0, 1]), np.array([2, 3])], n=2)
+    # 'the' is the most frequent word everywhere yet loses to each group's own word
+    assert terms[0][0] == "orbit" and terms[1][0] == "bread"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -211,3 +212,35 @@ def test_sampled_softmax_with_every_document_drawn_once_is_the_full_softmax_minu
     full = hr_softmax_loss(q, docs, targets, 2.0, "dot")
     sampled = hr_sampled_softmax_loss(q, docs, targets, torch.arange(6), 2.0, "dot")
     assert sampled.item() == pytest.approx(full.item(), rel=1e-5)
+
+
+def test_heal_weight_schemes_sum_to_one_and_order_levels():
+    from core.losses.heal import heal_weights
+
+    for scheme in ("paper", "uniform", "fine"):
+        assert float(heal_weights(3, scheme).sum()) == pytest.approx(1.0)
+    assert heal_weights(3, "paper").tolist() == pytest.approx([4 / 7, 2 / 7, 1 / 7])
+    assert heal_weights(3, "fine").tolist() == pytest.approx([1 / 7, 2 / 7, 4 / 7])
+    assert heal_weights(4, "uniform").tolist() == pytest.approx([0.25] * 4)
+
+
+def test_heal_level_labels_drop_own_ids_and_repeated_groupings():
+    import pandas as pd
+
+    from core.corpus import corpus_from_frame
+    from core.objectives.heal import heal_level_labels
+
+    # a/x/y and b/z/w: levels 1 and 2 group the documents exactly as level 0 does; c/u and c/v split c's documents
+    frame = pd.DataFrame({"id": [f"d{i}" for i in range(6)], "text": ["t"] * 6,
+                          "path": ["a/x/y", "a/x/y", "b/z/w", "b/z/w", "c/u", "c/v"]})
+    corpus = corpus_from_frame(frame, "ragged")
+    tree = corpus.hierarchy.spanning_tree()
+    rows = np.flatnonzero(corpus.is_row)
+    labels = heal_level_labels(tree, rows)
+    assert labels.shape[1] == 2  # level 0 (a, b, c) and the one level that splits further (c/u vs c/v)
+    assert not (labels[rows] == rows[:, None]).any()  # a document is never its own label
+    ids = corpus.ids
+    coarse = [ids[v] for v in labels[rows, 0]]
+    assert coarse == ["a", "a", "b", "b", "c", "c"]
+    fine = labels[rows, 1]
+    assert fine[4] != fine[5] and fine[0] == fine[1]

@@ -222,6 +222,8 @@ def test_bad_options_are_input_errors():
         align(TREE, AlignConfig(method="magic", **LOOKUP))
     with pytest.raises(InputError, match="far"):
         align(TREE, AlignConfig(method="hr", recipe="pretrain-finetune", far_threshold=9, steps=2, **LOOKUP))
+    with pytest.raises(InputError, match="--heal-weights .coarse.: must be one of paper, uniform, fine"):
+        align(TREE, AlignConfig(method="heal", heal_weights="coarse", steps=2, **LOOKUP))
     assert steps_for_epochs(TREE, AlignConfig(method="hr", encoder="lookup", batch_size=10), 1) == 4  # 34 pairs
 
 

@@ -10,11 +10,19 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+LEVEL_WEIGHTS = ("paper", "uniform", "fine")
 
-def heal_weights(levels: int) -> torch.Tensor:
-    """(L,) lambda_l = 2^(L-l-1) / (2^L - 1)."""
+
+def heal_weights(levels: int, scheme: str = "paper") -> torch.Tensor:
+    """(L,) level weights summing to 1: the paper's lambda_l = 2^(L-l-1) / (2^L - 1) (coarse levels count most),
+    'uniform' 1/L, or 'fine' (the paper's reversed: the finest level counts most)."""
+    if scheme not in LEVEL_WEIGHTS:
+        raise ValueError(f"unknown level weights {scheme!r}; use one of {LEVEL_WEIGHTS}")
+    if scheme == "uniform":
+        return torch.full((levels,), 1.0 / levels)
     exponents = torch.arange(levels - 1, -1, -1, dtype=torch.float64)
-    return (2.0**exponents / (2.0**levels - 1)).float()
+    weights = (2.0**exponents / (2.0**levels - 1)).float()
+    return weights.flip(0) if scheme == "fine" else weights
 
 
 def supcon_loss(z: torch.Tensor, labels: torch.Tensor, temperature: float = 0.07, normalize: bool = True) -> torch.Tensor:
@@ -42,6 +50,7 @@ def heal_loss(
     level_labels: torch.Tensor,  # (B, L) label of each item at each level, coarse to fine; -1 = none
     temperature: float = 0.07,
     ragged: str = "repeat",  # items whose path ends early: "repeat" their deepest label, or "drop" them there
+    weights: str = "paper",  # level weights: "paper", "uniform" or "fine" (see heal_weights)
 ) -> torch.Tensor:
     """Sum over levels of lambda_l * SupCon at level l."""
     labels = level_labels
@@ -52,5 +61,5 @@ def heal_loss(
             labels[missing, level] = labels[missing, level - 1]
     elif ragged != "drop":
         raise ValueError(f"unknown ragged option {ragged!r}; use 'repeat' or 'drop'")
-    weights = heal_weights(labels.shape[1]).to(z.device)
-    return sum(weights[level] * supcon_loss(z, labels[:, level], temperature) for level in range(labels.shape[1]))
+    lam = heal_weights(labels.shape[1], weights).to(z.device)
+    return sum(lam[level] * supcon_loss(z, labels[:, level], temperature) for level in range(labels.shape[1]))

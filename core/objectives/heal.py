@@ -13,15 +13,43 @@ from core.losses import heal_loss
 from core.objectives.base import Objective
 
 
+def same_partition(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two label arrays group the items identically (whatever the label values)."""
+    pairs = len(np.unique(np.stack([a, b], axis=1), axis=0))
+    return pairs == len(np.unique(a)) == len(np.unique(b))
+
+
+def heal_level_labels(tree, rows: np.ndarray) -> np.ndarray:
+    """(n, L) per-level labels for HEAL, coarse first, from a tree's level_labels.
+
+    Three corrections to the raw columns, each of which skewed the level weights (measured in docs/benchmarks.md):
+    a single root is a constant column and goes; a document is never its own label (its own id at its own depth
+    is unique, so that level had no positives yet took a weight); and a level that groups the documents exactly as
+    the level above does (a path such as comp/sys/ibm/pc/hardware repeats one grouping for three levels) is merged
+    into it, so one grouping is not counted several times.
+    """
+    labels = tree.level_labels().copy()
+    if len(tree.roots) == 1:
+        labels = labels[:, 1:]
+    own = labels[rows] == rows[:, None]
+    labels[rows] = np.where(own, -1, labels[rows])
+    filled = labels.copy()  # ragged paths repeat their deepest label, only to compare groupings
+    for level in range(1, filled.shape[1]):
+        missing = filled[:, level] < 0
+        filled[missing, level] = filled[missing, level - 1]
+    keep = [level for level in range(filled.shape[1])
+            if (filled[rows, level] >= 0).any()
+            and not (level > 0 and same_partition(filled[rows, level], filled[rows, level - 1]))]
+    return labels[:, keep]
+
+
 class HEALObjective(Objective):
     name = "heal"
 
     def __init__(self, trainer):
         super().__init__(trainer)
         self.tree = self.corpus.hierarchy.spanning_tree()
-        labels = self.tree.level_labels()
-        if len(self.tree.roots) == 1:
-            labels = labels[:, 1:]  # a single root is a constant label
+        labels = heal_level_labels(self.tree, np.flatnonzero(self.corpus.is_row))
         if labels.shape[1] == 0:
             raise InputError(self.corpus.name, "HEAL needs a hierarchy with at least one level below the root",
                              "use a corpus with parents or a path column, or discover a hierarchy first")
@@ -36,7 +64,7 @@ class HEALObjective(Objective):
         z = torch.cat([t.encoder.queries(torch.as_tensor(positions, device=self.device)),
                        t.encoder.docs(torch.as_tensor(doc_ids, device=self.device))])
         nodes = np.concatenate([t.position_nodes[positions], doc_ids])
-        return heal_loss(z, self.labels[nodes].to(self.device), phase.temperature, c.heal_ragged)
+        return heal_loss(z, self.labels[nodes].to(self.device), phase.temperature, c.heal_ragged, c.heal_weights)
 
     def extra_metrics(self, docs, nodes):
         rows = np.intersect1d(nodes, self.documents)

@@ -1,0 +1,189 @@
+"""The document side on 20 Newsgroups, every row next to its simple references, in one command.
+
+    python bench/documents.py                           # all tables (about 20 minutes on 2 cores after the first
+                                                        # run, which encodes every post once: ~15 minutes more)
+    python bench/documents.py discovery|names|heal|hce  # one table
+    python bench/documents.py heal --train 3000 --test 1500   # a seeded sample (the issue's quick check)
+
+Tables:
+- discovery: NMI / ARI of discovered trees against the gold tree (7 top-level groups, 20 newsgroups), next to flat
+  spherical k-means, Ward, EVoC and BERTopic (bench/discovery.py agreement);
+- names: c-TF-IDF against TF-IDF-versus-parent names (bench/discovery.py names);
+- heal: HEAL (adapter on all-MiniLM-L6-v2) trained on TRAIN posts with the GOLD tree, scored on held-out TEST posts
+  at every gold level (precision@10 of a post's nearest test posts sharing its label, kNN macro-F1), and Subject-line
+  queries against the test posts (MRR and nDCG@10, relevant = posts of the query's newsgroup). Rows: zero-shot, flat
+  (SupCon on the newsgroup alone) and HEAL with each level weighting;
+- hce: Subject line -> post body retrieval (train on train posts, retrieve among test posts): recall@1/5/10/20/100
+  for zero-shot, flat InfoNCE, HR and HCE (adapters).
+
+Needs ../shared/data/20news-bydate.tar.gz (benchmarks only; the data is never copied into the project).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+
+try:
+    from bench.newsgroups import available, load_newsgroups  # python -m bench.documents
+except ImportError:  # python bench/documents.py: this folder is first on the path
+    from newsgroups import available, load_newsgroups
+from core.corpus import corpus_from_frame
+from core.corpus_embeddings import embed_corpus
+from core.evaluate import EvalConfig, level_metrics
+from core.index import build_index, search
+from core.train import AlignConfig, align
+from core.workspace import embedding_cache
+
+LEVELS = 4  # gold levels reported: comp / comp.sys / comp.sys.ibm / comp.sys.ibm.pc ...
+
+
+def flat_copy(corpus):
+    """The same posts under their newsgroup alone (one level): HEAL on it is SupCon on the leaves only."""
+    rows = np.flatnonzero(corpus.is_row)
+    frame = pd.DataFrame({"id": [corpus.ids[i] for i in rows], "text": [corpus.texts[i] for i in rows],
+                          "path": [corpus.ids[i].split("/")[0] for i in rows]})
+    return corpus_from_frame(frame, corpus.name + " (newsgroup only)")
+
+
+def query_scores(query_vectors: np.ndarray, doc_vectors: np.ndarray, query_group: np.ndarray,
+                 doc_group: np.ndarray, k: int = 10) -> tuple[float, float]:
+    """MRR@k and nDCG@k (binary relevance: a document of the query's group) of queries against documents."""
+    _, hits = search(build_index(doc_vectors), query_vectors, k)
+    relevant = doc_group[hits] == query_group[:, None]  # (Q, k)
+    first = np.where(relevant.any(axis=1), relevant.argmax(axis=1) + 1, np.inf)
+    mrr = float(np.mean(1.0 / first))
+    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = (relevant * discount).sum(axis=1)
+    ideal_hits = np.minimum(np.array([(doc_group == g).sum() for g in query_group]), k)
+    idcg = np.array([discount[:m].sum() for m in ideal_hits])
+    return mrr, float(np.mean(dcg / np.maximum(idcg, 1e-12)))
+
+
+def heal(args) -> None:
+    train = load_newsgroups("train", sample=args.train, seed=0)
+    test = load_newsgroups("test", sample=args.test, seed=1, subjects=True)
+    cache = embedding_cache()
+    test_rows = np.flatnonzero(test.is_row)
+    test_base = cache.encode([test.texts[i] for i in test_rows])
+    has_query = np.array([bool(test.queries[i]) for i in test_rows])
+    query_base = cache.encode([test.queries[i] for i in test_rows[has_query]])
+    group = np.array([test.ids[i].split("/")[0] for i in test_rows])
+    config = EvalConfig()
+
+    def row(name: str, docs: np.ndarray, queries: np.ndarray, seconds: float, note: str = "") -> None:
+        vectors = np.zeros((test.n, docs.shape[1]), dtype=np.float32)
+        vectors[test_rows] = docs
+        levels = level_metrics(test, vectors, test_rows, config)
+        cells = [f"{levels[str(lvl)]['precision@10']:.3f} / {levels[str(lvl)]['knn_macro_f1']:.3f}"
+                 if str(lvl) in levels else "-" for lvl in range(LEVELS)]
+        mrr, ndcg = query_scores(queries, docs, group[has_query], group)
+        print(f"| {name} | " + " | ".join(cells) + f" | {mrr:.3f} | {ndcg:.3f} | {seconds:.0f} |{note}", flush=True)
+
+    print(f"HEAL and references: adapter on all-MiniLM-L6-v2 trained on {train.n_rows:,} 20 Newsgroups TRAIN posts "
+          f"(gold tree), scored on {len(test_rows):,} TEST posts (seeded sample; never trained on). Per gold level: "
+          f"P@10 / kNN macro-F1 of a post's 10 nearest test posts. Queries: the {has_query.sum():,} test posts' Subject "
+          f"lines (replies dropped) against all test posts; relevant = same newsgroup. {args.steps} steps each; the "
+          f"checkpoint is chosen on the validation split of the train posts.\n")
+    print("| model | " + " | ".join(f"level {lvl} P@10 / F1" for lvl in range(LEVELS)) + " | MRR@10 | nDCG@10 | seconds |")
+    print("|---|" + "---|" * (LEVELS + 3))
+    row("zero-shot MiniLM", test_base, query_base, 0)
+    runs = [("flat: SupCon on the newsgroup only", flat_copy(train), {})]
+    for weights in args.weights.split(","):
+        runs.append((f"HEAL, gold tree, {weights} level weights", train, {"heal_weights": weights}))
+    from core.discovery import discover
+
+    train_rows = np.flatnonzero(train.is_row)
+    found, _ = discover(train, "kmeans", vectors=cache.encode([train.texts[i] for i in train_rows]), levels=(7, 20))
+    runs.append(("HEAL, discovered --levels 7,20 tree (no gold labels), paper weights", found, {}))
+    for name, corpus, options in runs:
+        base = embed_corpus(corpus, None, cache)
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = align(corpus, AlignConfig(method="heal", encoder="adapter", steps=args.steps,
+                                               eval_every=max(args.steps // 5, 1), temperature=args.temperature,
+                                               **options), base)
+        encoder = result.encoder
+        row(name, encoder.transform(test_base), encoder.transform(query_base, side="query"), time.perf_counter() - t,
+            f" best step {result.best_step}")
+
+
+def recall_at(query_vectors: np.ndarray, doc_vectors: np.ndarray, targets: np.ndarray,
+              ks=(1, 5, 10, 20, 100)) -> list[float]:
+    """Recall@k of each query's own document (query i belongs to document targets[i]) among all documents."""
+    _, hits = search(build_index(doc_vectors), query_vectors, max(ks))
+    own = hits == targets[:, None]
+    return [float(own[:, :k].any(axis=1).mean()) for k in ks]
+
+
+def hce(args) -> None:
+    train = load_newsgroups("train", sample=args.train, seed=0, subjects=True)
+    test = load_newsgroups("test", sample=args.test, seed=1, subjects=True)
+    cache = embedding_cache()
+    rows = np.flatnonzero(test.is_row)
+    asked = np.array([k for k, i in enumerate(rows) if test.queries[i]])  # positions of the posts with a subject
+    docs = cache.encode([test.texts[i] for i in rows])
+    queries = cache.encode([test.queries[rows[k]] for k in asked])
+    print(f"Subject -> body on 20 Newsgroups: queries are Subject lines (replies, 'Re: ...', dropped: their wording "
+          f"belongs to another post), documents are bodies without headers. Trained on {len(train.query_nodes):,} "
+          f"TRAIN posts with a subject ({train.n_rows:,} posts, gold tree); scored on the {len(asked):,} TEST posts "
+          f"with a subject, each query retrieving its own body among all {len(rows):,} test bodies (replies included). "
+          f"Adapter on all-MiniLM-L6-v2, "
+          f"{args.steps} steps, checkpoint chosen on the validation split of the train queries.\n")
+    print("| model | R@1 | R@5 | R@10 | R@20 | R@100 | seconds |\n|---|---|---|---|---|---|---|")
+
+    def row(name, q, d, seconds, note=""):
+        print(f"| {name} | " + " | ".join(f"{r:.3f}" for r in recall_at(q, d, asked)) + f" | {seconds:.0f} |{note}",
+              flush=True)
+
+    row("zero-shot MiniLM", queries, docs, 0)
+    base = embed_corpus(train, None, cache)
+    for method in ("flat", "hr", "hce"):
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = align(train, AlignConfig(method=method, encoder="adapter", steps=args.steps,
+                                              eval_every=max(args.steps // 5, 1)), base)
+        encoder = result.encoder
+        row(f"{method} (adapter)", encoder.transform(queries, side="query"), encoder.transform(docs),
+            time.perf_counter() - t, f" best step {result.best_step}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("what", nargs="?", default="all", choices=["all", "discovery", "names", "heal", "hce"])
+    parser.add_argument("--sample", type=int, default=3000, help="discovery and names: seeded sample of train posts")
+    parser.add_argument("--train", type=int, default=11314, help="heal, hce: train posts (seeded sample; all 11,314)")
+    parser.add_argument("--test", type=int, default=7532, help="heal, hce: test posts (seeded sample; all 7,532)")
+    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--temperature", type=float, default=0.07)
+    parser.add_argument("--weights", default="paper,uniform,fine", help="HEAL level weightings to compare")
+    args = parser.parse_args()
+    if not available():
+        sys.exit("needs ../shared/data/20news-bydate.tar.gz")
+    print(f"command: python bench/documents.py {' '.join(sys.argv[1:])}\n")
+    try:
+        from bench import discovery
+    except ImportError:
+        import discovery
+    if args.what in ("all", "discovery"):
+        discovery.agreement(args)
+        print()
+    if args.what in ("all", "names"):
+        discovery.names(args)
+        print()
+    if args.what in ("all", "heal"):
+        heal(args)
+        print()
+    if args.what in ("all", "hce"):
+        hce(args)
+
+
+if __name__ == "__main__":
+    main()
