@@ -247,3 +247,23 @@ def test_class_tfidf_prefers_words_frequent_in_a_group_and_rare_elsewhere():
     terms = class_tfidf_terms(counts, vocab, [np.array([0, 1]), np.array([2, 3])], n=2)
     # 'the' is the most frequent word everywhere yet loses to each group's own word
     assert terms[0][0] == "orbit" and terms[1][0] == "bread"
+
+
+def test_a_query_and_text_file_gets_a_discovered_tree_and_trains_on_it():
+    """The document-retrieval shape: rows with a query and a text, no hierarchy; discovery adds one, training uses it."""
+    from core.train import AlignConfig, align
+
+    corpus, gold = planted_corpus(per_leaf=10)
+    rows = np.flatnonzero(corpus.is_row)
+    frame = pd.DataFrame({"id": [corpus.ids[i] for i in rows], "text": [corpus.texts[i] for i in rows],
+                          "query": [" ".join(corpus.texts[i].split()[:3]) for i in rows]})
+    asked = corpus_from_frame(frame, "query and text")
+    rng = np.random.default_rng(0)
+    centres = {g: rng.standard_normal(16) * 3 for g in sorted(set(gold))}
+    vectors = np.vstack([centres[g] + rng.standard_normal(16) * 0.1 for g in gold])
+    found, _ = discover(asked, "kmeans", vectors=vectors, levels=(3, 6))
+    assert [found.queries[i] for i in np.flatnonzero(found.is_row)] == frame["query"].tolist()
+    assert found.hierarchy.max_depth == 2
+    result = align(found, AlignConfig(method="hce", encoder="lookup", dim=8, steps=4, eval_every=2))
+    assert result.queries.shape == (len(found.query_nodes), 8) and np.isfinite(result.docs).all()
+    assert len(found.query_nodes) == len(rows)  # every row's query is trained or held out, none lost
