@@ -155,7 +155,7 @@ def ablation(args) -> None:
     """The --levels 7,20 tree one step at a time: without UMAP, UMAP with plain Ward, unrefined, and in full."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    from core.level_tree import cut_merges, reduce_for_clustering, weighted_ward
+    from core.level_tree import cut_merges, fine_clusters, reduce_for_clustering, weighted_ward
 
     corpus = load_newsgroups("train", sample=args.sample, seed=0)
     gold_top, gold_leaf = gold_labels(corpus)
@@ -169,11 +169,14 @@ def ablation(args) -> None:
         rows.setdefault(name, []).append(f"{nmi(gold_top, top):.3f} / {nmi(gold_leaf, leaf):.3f}")
 
     def fine_then_ward(points, fine, seed):
-        assign, centres = spherical_kmeans(points, fine, seed) if points is units else _kmeans(points, fine, seed)
-        used = np.unique(assign)
-        assign = np.searchsorted(used, assign)
-        merges = weighted_ward(centres[used], np.bincount(assign))
-        return cut_merges(merges, len(used), 7)[assign], cut_merges(merges, len(used), 20)[assign]
+        if points is units:
+            assign, centres = spherical_kmeans(points, fine, seed)
+            used = np.unique(assign)
+            assign, centres = np.searchsorted(used, assign), centres[used]
+        else:
+            assign, centres = fine_clusters(points, fine, seed)
+        merges = weighted_ward(centres, np.bincount(assign))
+        return cut_merges(merges, len(centres), 7)[assign], cut_merges(merges, len(centres), 20)[assign]
 
     for seed in (0, 1, 2):
         add("no UMAP: 50 spherical k-means clusters, weighted Ward", *fine_then_ward(units, 50, seed))
@@ -184,14 +187,6 @@ def ablation(args) -> None:
         add("full: the above, refined at 20, Ward again (core.level_tree)", *build_level_tree(vectors, (7, 20), seed))
     for name, cells in rows.items():
         print(f"| {name} | " + " | ".join(cells) + " |")
-
-
-def _kmeans(points: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    import faiss
-
-    km = faiss.Kmeans(points.shape[1], k, niter=25, seed=seed, verbose=False, min_points_per_centroid=1)
-    km.train(np.ascontiguousarray(points, dtype=np.float32))
-    return km.index.search(np.ascontiguousarray(points, dtype=np.float32), 1)[1][:, 0], km.centroids
 
 
 def names(args) -> None:

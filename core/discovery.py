@@ -185,7 +185,7 @@ def check_discovery_options(method: str, branching: int, depth: int | None, leve
         if method != "kmeans":
             raise InputError(f"--levels with --method {method}", "HNMFk chooses its own topic counts",
                              "use --method kmeans with --levels, or leave --levels out")
-        check_levels(levels, rows if rows is not None else 10**9)
+        check_levels(levels, rows)
     if not isinstance(branching, int) or branching < 2:
         raise InputError(f"--branching {branching}", "a tree needs at least 2 children per node",
                          "give a whole number of at least 2, e.g. 10")
@@ -210,6 +210,8 @@ def discover(
     """The corpus's rows under a discovered hierarchy (path layout), and a NodeInfo per discovered node."""
     rows = np.flatnonzero(corpus.is_row)
     check_discovery_options(method, branching, depth, levels, len(rows))
+    if naming not in NAMINGS:
+        raise ValueError(f"unknown naming {naming!r}; use one of {NAMINGS}")
     texts = [corpus.texts[i] for i in rows]
     X, vocab = tfidf(texts)
     if method == "hnmfk":
@@ -228,8 +230,6 @@ def discover(
             progress(1, 1)
     else:
         raise ValueError(f"unknown discovery method {method!r}; use one of {METHODS}")
-    if naming not in NAMINGS:
-        raise ValueError(f"unknown naming {naming!r}; use one of {NAMINGS}")
     counts = term_counts(texts, vocab) if naming == "ctfidf" else None
     paths, info = paths_from_groups(groups, X, vocab, vectors, counts)
     frame = {"id": [corpus.ids[i] for i in rows], "text": texts}

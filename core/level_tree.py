@@ -39,7 +39,7 @@ REFINE_PASSES = 10  # k-means passes over the documents at the finest level
 COARSE_MARGIN = 0.01  # relative gain in mean cosine that makes the original-space merges replace UMAP's
 
 
-def check_levels(levels, rows: int) -> tuple[int, ...]:
+def check_levels(levels, rows: int | None = None) -> tuple[int, ...]:
     """Level sizes, coarse to fine, as whole numbers that grow and fit the corpus; else one InputError saying why."""
     where = f"levels {','.join(map(str, levels)) if isinstance(levels, list | tuple) else levels}"
     if not isinstance(levels, list | tuple) or not levels:
@@ -48,9 +48,10 @@ def check_levels(levels, rows: int) -> tuple[int, ...]:
         raise InputError(where, "every level needs a whole number of at least 2 topics", "e.g. 7,20")
     if any(b <= a for a, b in zip(levels, levels[1:])):
         raise InputError(where, "each level must have more topics than the one above it", "e.g. 7,20")
-    if levels[-1] > min(rows, MAX_FINE):
-        raise InputError(where, f"the finest level asks for {levels[-1]} topics but at most {min(rows, MAX_FINE)} "
-                         f"are possible ({rows:,} documents, {MAX_FINE} topics at most)",
+    limit = MAX_FINE if rows is None else min(rows, MAX_FINE)
+    if levels[-1] > limit:
+        why = f"{MAX_FINE} topics at most" if rows is None else f"{rows:,} documents, {MAX_FINE} topics at most"
+        raise InputError(where, f"the finest level asks for {levels[-1]} topics but at most {limit} are possible ({why})",
                          "ask for fewer topics at the finest level")
     return tuple(int(k) for k in levels)
 
@@ -61,7 +62,7 @@ def parse_levels(text: str, rows: int | None = None) -> tuple[int, ...]:
         levels = tuple(int(part) for part in text.replace(" ", "").split(","))
     except ValueError:
         raise InputError(f"--levels {text}", "not a comma-separated list of whole numbers", "write e.g. 7,20") from None
-    return check_levels(levels, rows if rows is not None else 10**9)
+    return check_levels(levels, rows)
 
 
 def reduce_for_clustering(units: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -122,9 +123,7 @@ def refine(points: np.ndarray, assign: np.ndarray, passes: int = REFINE_PASSES) 
     """k-means passes from a given assignment (n,); keeps the input when a cluster would empty."""
     k = int(assign.max()) + 1
     for _ in range(passes):
-        centres = np.zeros((k, points.shape[1]), dtype=np.float64)
-        np.add.at(centres, assign, points)
-        centres /= np.bincount(assign, minlength=k)[:, None]
+        centres, _ = _centres(points, assign)  # every cluster is non-empty: a pass that would empty one stops below
         index = faiss.IndexFlatL2(points.shape[1])
         index.add(centres.astype(np.float32))
         moved = index.search(points, 1)[1][:, 0]
@@ -134,6 +133,18 @@ def refine(points: np.ndarray, assign: np.ndarray, passes: int = REFINE_PASSES) 
             break
         assign = moved
     return assign
+
+
+def fine_clusters(points: np.ndarray, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """k-means (Euclidean) of points (n, d): assignment (n,) numbered 0..m-1 and the m centroids of the non-empty
+    clusters (k-means can leave a centroid empty, so m <= k)."""
+    points = np.ascontiguousarray(points, dtype=np.float32)
+    km = faiss.Kmeans(points.shape[1], k, niter=25, seed=seed, verbose=False, min_points_per_centroid=1,
+                      max_points_per_centroid=100_000)
+    km.train(points)
+    assign = km.index.search(points, 1)[1][:, 0]
+    used = np.unique(assign)
+    return np.searchsorted(used, assign), km.centroids[used]
 
 
 def _centres(points: np.ndarray, assign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -157,18 +168,12 @@ def build_level_tree(
     points = np.ascontiguousarray(reduce_for_clustering(units, seed))
     fine = min(len(points), MAX_FINE, max(300, 3 * levels[-1]))
     say(f"{fine} fine clusters")
-    km = faiss.Kmeans(points.shape[1], fine, niter=25, seed=seed, verbose=False, min_points_per_centroid=1,
-                      max_points_per_centroid=100_000)
-    km.train(points)
-    assign = km.index.search(points, 1)[1][:, 0]
-    used = np.unique(assign)  # k-means can leave a centroid empty
-    assign = np.searchsorted(used, assign)
-    sizes = np.bincount(assign)
-    if levels[-1] > len(used):
-        raise InputError(f"levels {','.join(map(str, levels))}", f"only {len(used)} distinct groups could be formed",
-                         "ask for fewer topics at the finest level")
+    assign, centroids = fine_clusters(points, fine, seed)
+    if levels[-1] > len(centroids):
+        raise InputError(f"levels {','.join(map(str, levels))}",
+                         f"only {len(centroids)} distinct groups could be formed", "ask for fewer topics at the finest level")
     say("merging with Ward")
-    finest = refine(points, cut_merges(weighted_ward(km.centroids[used], sizes), len(used), levels[-1])[assign])
+    finest = refine(points, cut_merges(weighted_ward(centroids, np.bincount(assign)), len(centroids), levels[-1])[assign])
     reduced = weighted_ward(*_centres(points, finest))
     original = weighted_ward(*_centres(units, finest))
     out = [cut_merges(reduced, levels[-1], k)[finest] for k in levels[:-1]]
