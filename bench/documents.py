@@ -1,9 +1,9 @@
 """The document side on 20 Newsgroups, every row next to its simple references, in one command.
 
-    python bench/documents.py                           # all tables (about 15 minutes on 2 cores after the first
-                                                        # run, which encodes the posts once: ~15 minutes more)
+    python bench/documents.py                           # all tables (about 40 minutes on 2 cores once the posts
+                                                        # are encoded; the first run encodes them: ~25 minutes more)
     python bench/documents.py discovery|names|heal|hce  # one table
-    python bench/documents.py heal --train 11314        # every train post (encodes them once: ~15 minutes)
+    python bench/documents.py heal --train 3000         # a seeded sample of the train posts (the default is all 11,314)
 
 Tables:
 - discovery: NMI / ARI of discovered trees against the gold tree (7 top-level groups, 20 newsgroups), next to flat
@@ -13,8 +13,11 @@ Tables:
   at every gold level (precision@10 of a post's nearest test posts sharing its label, kNN macro-F1), and Subject-line
   queries against the test posts (MRR and nDCG@10, relevant = posts of the query's newsgroup). Rows: zero-shot, flat
   (SupCon on the newsgroup alone) and HEAL with each level weighting;
+- heal also has a reference row with no training loop: LDA (linear discriminant analysis) fitted on the train posts'
+  newsgroups, the projection a sceptic would try first;
 - hce: Subject line -> post body retrieval (train on train posts, retrieve among test posts): recall@1/5/10/20/100
-  for zero-shot, flat InfoNCE, HR and HCE (adapters).
+  for zero-shot, flat InfoNCE, HR and HCE (adapters), and flat and HCE with ICT pseudo-queries (a span cut from a
+  post's body stands in for a missing subject).
 
 Needs ../shared/data/20news-bydate.tar.gz (benchmarks only; the data is never copied into the project).
 """
@@ -33,10 +36,13 @@ try:
     from bench.newsgroups import available, load_newsgroups  # python -m bench.documents
 except ImportError:  # python bench/documents.py: this folder is first on the path
     from newsgroups import available, load_newsgroups
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
+
 from core.corpus import corpus_from_frame
-from core.corpus_embeddings import embed_corpus
+from core.corpus_embeddings import BaseVectors, embed_corpus
 from core.evaluate import EvalConfig, level_metrics
 from core.index import build_index, search
+from core.pseudo_queries import with_pseudo_queries
 from core.train import AlignConfig, align
 from core.workspace import embedding_cache
 
@@ -49,6 +55,16 @@ def flat_copy(corpus):
     frame = pd.DataFrame({"id": [corpus.ids[i] for i in rows], "text": [corpus.texts[i] for i in rows],
                           "path": [corpus.ids[i].split("/")[0] for i in rows]})
     return corpus_from_frame(frame, corpus.name + " (newsgroup only)")
+
+
+def base_vectors(corpus, known: dict, cache) -> BaseVectors:
+    """The base model's vectors of a corpus whose post texts are already encoded (`known`: text -> vector): only the
+    rest (a relabelled tree's own node names) is encoded, instead of every post again under a new cache key."""
+    missing = [t for t in dict.fromkeys(corpus.texts) if t not in known]
+    if missing:
+        known = {**known, **dict(zip(missing, cache.encode(missing)))}
+    docs = np.stack([known[t] for t in corpus.texts])
+    return BaseVectors(np.stack([known[t] for t in corpus.query_texts()]), docs)
 
 
 def query_scores(query_vectors: np.ndarray, doc_vectors: np.ndarray, query_group: np.ndarray,
@@ -88,26 +104,39 @@ def heal(args) -> None:
     print(f"HEAL and references: adapter on all-MiniLM-L6-v2 trained on {train.n_rows:,} 20 Newsgroups TRAIN posts "
           f"(gold tree), scored on {len(test_rows):,} TEST posts (seeded sample; never trained on). Per gold level: "
           f"P@10 / kNN macro-F1 of a post's 10 nearest test posts. Queries: the {has_query.sum():,} test posts' Subject "
-          f"lines (replies dropped) against all test posts; relevant = same newsgroup. {args.steps} steps each; the "
-          f"checkpoint is chosen on the validation split of the train posts.\n")
+          f"lines (replies dropped) against all test posts; relevant = same newsgroup. {args.steps} steps each, base "
+          f"weight {args.base_weight}; the checkpoint is chosen on a validation split (10%) of the train posts, which is "
+          f"never trained on (the test posts are the held-out set).\n")
     print("| model | " + " | ".join(f"level {lvl} P@10 / F1" for lvl in range(LEVELS)) + " | MRR@10 | nDCG@10 | seconds |")
     print("|---|" + "---|" * (LEVELS + 3))
     row("zero-shot MiniLM", test_base, query_base, 0)
+    train_rows = np.flatnonzero(train.is_row)
+    train_base = cache.encode([train.texts[i] for i in train_rows])
+    t = time.perf_counter()
+    lda = LinearDiscriminantAnalysis().fit(train_base, [train.ids[i].split("/")[0] for i in train_rows])
+
+    def project(x):  # LDA's discriminant space (19-d), unit length, so the index ranks by cosine as elsewhere
+        y = lda.transform(x)
+        return (y / np.linalg.norm(y, axis=1, keepdims=True)).astype(np.float32)
+
+    row("reference: LDA on the newsgroups (linear, no training loop)", project(test_base), project(query_base),
+        time.perf_counter() - t)
     runs = [("flat: SupCon on the newsgroup only", flat_copy(train), {})]
     for weights in args.weights.split(","):
         runs.append((f"HEAL, gold tree, {weights} level weights", train, {"heal_weights": weights}))
     from core.discovery import discover
 
-    train_rows = np.flatnonzero(train.is_row)
-    found, _ = discover(train, "kmeans", vectors=cache.encode([train.texts[i] for i in train_rows]), levels=(7, 20))
+    found, _ = discover(train, "kmeans", vectors=train_base, levels=(7, 20))
     runs.append(("HEAL, discovered --levels 7,20 tree (no gold labels), paper weights", found, {}))
+    known = dict(zip((train.texts[i] for i in train_rows), train_base))
     for name, corpus, options in runs:
-        base = embed_corpus(corpus, None, cache)
+        base = base_vectors(corpus, known, cache)
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result = align(corpus, AlignConfig(method="heal", encoder="adapter", steps=args.steps,
                                                eval_every=max(args.steps // 5, 1), temperature=args.temperature,
+                                               base_weight=args.base_weight, heldout_fraction=0.0,
                                                **options), base)
         encoder = result.encoder
         row(name, encoder.transform(test_base), encoder.transform(query_base, side="query"), time.perf_counter() - t,
@@ -134,8 +163,9 @@ def hce(args) -> None:
           f"belongs to another post), documents are bodies without headers. Trained on {len(train.query_nodes):,} "
           f"TRAIN posts with a subject ({train.n_rows:,} posts, gold tree); scored on the {len(asked):,} TEST posts "
           f"with a subject, each query retrieving its own body among all {len(rows):,} test bodies (replies included). "
-          f"Adapter on all-MiniLM-L6-v2, "
-          f"{args.steps} steps, checkpoint chosen on the validation split of the train queries.\n")
+          f"Adapter on all-MiniLM-L6-v2, {args.steps} steps, base weight {args.base_weight}, checkpoint chosen on the "
+          f"validation split (10%) of the train queries. ICT rows: a train post without a subject gets a cloze span "
+          f"of its own body (4-12 words) as its query.\n")
     print("| model | R@1 | R@5 | R@10 | R@20 | R@100 | seconds |\n|---|---|---|---|---|---|---|")
 
     def row(name, q, d, seconds, note=""):
@@ -143,26 +173,32 @@ def hce(args) -> None:
               flush=True)
 
     row("zero-shot MiniLM", queries, docs, 0)
-    base = embed_corpus(train, None, cache)
-    for method in ("flat", "hr", "hce"):
+    cloze = with_pseudo_queries(train, seed=0)  # ICT: a post without a subject gets a span of its body as its query
+    runs = [(f"{m} (adapter)", m, train) for m in ("flat", "hr", "hce")]
+    runs += [(f"{m} + ICT pseudo-queries (adapter)", m, cloze) for m in ("flat", "hce")]
+    for name, method, corpus in runs:
+        base = embed_corpus(corpus, None, cache)
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = align(train, AlignConfig(method=method, encoder="adapter", steps=args.steps,
-                                              eval_every=max(args.steps // 5, 1)), base)
+            result = align(corpus, AlignConfig(method=method, encoder="adapter", steps=args.steps,
+                                               eval_every=max(args.steps // 5, 1), base_weight=args.base_weight,
+                                               heldout_fraction=0.0), base)
         encoder = result.encoder
-        row(f"{method} (adapter)", encoder.transform(queries, side="query"), encoder.transform(docs),
-            time.perf_counter() - t, f" best step {result.best_step}")
+        row(name, encoder.transform(queries, side="query"), encoder.transform(docs), time.perf_counter() - t,
+            f" best step {result.best_step}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("what", nargs="?", default="all", choices=["all", "discovery", "names", "heal", "hce"])
     parser.add_argument("--sample", type=int, default=3000, help="discovery and names: seeded sample of train posts")
-    parser.add_argument("--train", type=int, default=3000, help="heal, hce: train posts (seeded sample; 11314 = all)")
+    parser.add_argument("--train", type=int, default=11314, help="heal, hce: train posts (seeded sample; 11314 = all)")
     parser.add_argument("--test", type=int, default=7532, help="heal, hce: test posts (seeded sample; all 7,532)")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--temperature", type=float, default=0.07)
+    parser.add_argument("--base-weight", type=float, default=1.0,
+                        help="heal, hce: weight of the base model's cosine kept in every score (0 = the head alone)")
     parser.add_argument("--weights", default="paper,uniform,fine", help="HEAL level weightings to compare")
     args = parser.parse_args()
     if not available():

@@ -234,8 +234,7 @@ class Trainer:
             optimizer = torch.optim.Adam(objective.param_groups(phase))
             self.emit({"type": "phase", "step": step, "phase": phase.name, "lr": phase.lr,
                        "temperature": phase.temperature, **phase.info})
-            if isinstance(self.encoder, FinetuneEncoder):
-                self.encoder.refresh_bank()
+            # a finetuned model's document bank is fresh here: every phase starts right after an evaluation
             for _ in range(phase.steps):
                 if self.stop.is_set():
                     stopped = True

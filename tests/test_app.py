@@ -284,3 +284,44 @@ def test_hierarchy_page_browses_searches_and_discovers(app):
     assert int(metric(app, "Nodes").replace(",", "")) > 1182 and "discovered" in app.info[0].value
     app.selectbox(key="builtin_spec").set_value("synthetic:4x5").run()
     assert metric(app, "Nodes") == "156"
+
+
+def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_align_page(app):
+    """The document-side corpus shape end to end in the app: a file with id, query and text columns and no hierarchy,
+    a tree discovered on the Hierarchy page, then HCE (adapter) trained on it from the Align page to the end."""
+    topics = {"space": "rocket orbit launch nasa shuttle moon", "cars": "engine wheel brake dealer sedan tyre",
+              "cooking": "recipe oven flour butter garlic simmer"}
+    lines = ["id,query,text"]
+    for t, (name, words) in enumerate(topics.items()):
+        vocab = words.split()
+        for i in range(20):
+            body = " ".join(vocab[(i + j) % len(vocab)] for j in range(8))
+            lines.append(f"{name}-{i},{name} question {i},{body} post {t}-{i}")
+    app.radio(key="corpus_source").set_value("Upload a file").run()
+    app.file_uploader(key="upload").upload("asked.csv", "\n".join(lines).encode(), "text/csv")
+    app.run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert metric(app, "Documents") == "60"
+    app.switch_page("pages/hierarchy.py").run()
+    app.text_input(key="discover_levels").input("3, 6").run()
+    app.button(key="discover_go").click().run(timeout=120)
+    deadline = time.time() + 120
+    while not app.success and time.time() < deadline:
+        time.sleep(0.5)
+        app.run()
+    assert not app.exception and "topic nodes" in app.success[0].value
+    app.switch_page("pages/align.py").run()
+    app.selectbox(key="align_method").set_value("hce").run()
+    app.selectbox(key="align_encoder").set_value("adapter").run()
+    app.number_input(key="align_steps_adapter").set_value(20).run()
+    app.number_input(key="align_eval_every").set_value(10).run()
+    app.button(key="align_start").click().run()
+    deadline = time.time() + 120
+    while "Result on held-out queries" not in [s.value for s in app.subheader] and time.time() < deadline:
+        time.sleep(0.5)
+        app.run()
+    assert not app.exception and not app.error
+    assert "Result on held-out queries" in [s.value for s in app.subheader]
+    app.switch_page("pages/runs.py").run()
+    table = app.dataframe[0].value
+    assert len(table) == 1 and table.iloc[0]["method"] == "hce" and table.iloc[0]["state"] == "complete"

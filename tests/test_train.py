@@ -299,3 +299,29 @@ def test_memory_with_one_code_per_node_scores_the_exact_posterior(minilm_base):
         for a in anc.of(v)[0]:
             posterior[:, a] += node_probs[:, v]
     assert np.allclose(scores, posterior @ doc_weights.T, atol=1e-5)
+
+
+def test_heal_adapter_never_trains_on_validation_or_heldout_documents():
+    """Checkpoints are chosen on unseen documents: HEAL's batches draw only rows outside the validation and held-out
+    query nodes (for a corpus without queries, each row is its own query node); lookup tables keep every row."""
+    from core.objectives.heal import trained_documents
+    from core.train import Trainer
+
+    base = planted_base()
+    trainer = Trainer(PLANTED, AlignConfig(method="heal", encoder="adapter", steps=1), base)
+    held = PLANTED.query_nodes[np.concatenate([trainer.split.validation, trainer.split.heldout])]
+    drawn = trainer.objective.documents
+    assert len(held) > 0 and len(drawn) > 0
+    assert np.intersect1d(drawn, held).size == 0
+    assert np.union1d(drawn, held).size == PLANTED.n_rows
+    rows = np.flatnonzero(PLANTED.is_row)
+    assert np.array_equal(trained_documents(PLANTED, trainer.split, "lookup"), rows)
+
+
+def test_hce_adapter_with_a_base_weight_trains():
+    """With a base weight the adapter's vectors are [head(x), sqrt(w) x] (twice as wide): HCE's tree and its memory
+    levels live in that space, so the run trains instead of failing on mismatched widths."""
+    base = planted_base()
+    result = align(PLANTED, AlignConfig(method="hce", encoder="adapter", base_weight=1.0, steps=5, eval_every=5), base)
+    assert result.docs.shape == (PLANTED.n, 2 * base[1].shape[1])
+    assert [e["step"] for e in result.history] == [0, 5]

@@ -47,8 +47,8 @@ class HCEObjective(Objective):
 
     def __init__(self, trainer):
         super().__init__(trainer)
-        with torch.no_grad():
-            start = trainer.base.docs if trainer.base is not None else trainer.encoder.docs().detach().cpu().numpy()
+        with torch.no_grad():  # the encoder's own output space: with a base weight an adapter's vectors are wider
+            start = trainer.encoder.docs().detach().cpu().numpy()
         self.hce = self._build(start)
         self.trial = None  # (validation score when the current tree was built, state to go back to)
 
