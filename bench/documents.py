@@ -1,6 +1,6 @@
 """The document side on 20 Newsgroups, every row next to its simple references, in one command.
 
-    python bench/documents.py                           # all tables (about 40 minutes on 2 cores once the posts
+    python bench/documents.py                           # all tables (about 50 minutes on 2 cores once the posts
                                                         # are encoded; the first run encodes them: ~25 minutes more)
     python bench/documents.py discovery|names|heal|hce  # one table
     python bench/documents.py heal --train 3000         # a seeded sample of the train posts (the default is all 11,314)
@@ -16,8 +16,10 @@ Tables:
 - heal also has a reference row with no training loop: LDA (linear discriminant analysis) fitted on the train posts'
   newsgroups, the projection a sceptic would try first;
 - hce: Subject line -> post body retrieval (train on train posts, retrieve among test posts): recall@1/5/10/20/100
-  for zero-shot, flat InfoNCE, HR and HCE (adapters), and flat and HCE with ICT pseudo-queries (a span cut from a
-  post's body stands in for a missing subject).
+  for zero-shot, flat InfoNCE, HR and HCE (adapters), flat and HCE with ICT pseudo-queries (a span cut from a
+  post's body stands in for a missing subject), and HCE co-trained (its tree rebuilt as the vectors move);
+  `hce --encoder finetune --train 1000 --test 1000 --steps 60` finetunes the whole model instead (zero-shot, flat,
+  HCE; about 40 minutes on 2 cores).
 
 Needs ../shared/data/20news-bydate.tar.gz (benchmarks only; the data is never copied into the project).
 """
@@ -39,7 +41,7 @@ except ImportError:  # python bench/documents.py: this folder is first on the pa
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from core.corpus import corpus_from_frame
-from core.corpus_embeddings import BaseVectors, embed_corpus
+from core.corpus_embeddings import embed_corpus
 from core.evaluate import EvalConfig, level_metrics
 from core.index import build_index, search
 from core.pseudo_queries import with_pseudo_queries
@@ -54,17 +56,9 @@ def flat_copy(corpus):
     rows = np.flatnonzero(corpus.is_row)
     frame = pd.DataFrame({"id": [corpus.ids[i] for i in rows], "text": [corpus.texts[i] for i in rows],
                           "path": [corpus.ids[i].split("/")[0] for i in rows]})
+    if corpus.queries is not None:
+        frame["query"] = [corpus.queries[i] for i in rows]
     return corpus_from_frame(frame, corpus.name + " (newsgroup only)")
-
-
-def base_vectors(corpus, known: dict, cache) -> BaseVectors:
-    """The base model's vectors of a corpus whose post texts are already encoded (`known`: text -> vector): only the
-    rest (a relabelled tree's own node names) is encoded, instead of every post again under a new cache key."""
-    missing = [t for t in dict.fromkeys(corpus.texts) if t not in known]
-    if missing:
-        known = {**known, **dict(zip(missing, cache.encode(missing)))}
-    docs = np.stack([known[t] for t in corpus.texts])
-    return BaseVectors(np.stack([known[t] for t in corpus.query_texts()]), docs)
 
 
 def query_scores(query_vectors: np.ndarray, doc_vectors: np.ndarray, query_group: np.ndarray,
@@ -82,7 +76,7 @@ def query_scores(query_vectors: np.ndarray, doc_vectors: np.ndarray, query_group
 
 
 def heal(args) -> None:
-    train = load_newsgroups("train", sample=args.train, seed=0)
+    train = load_newsgroups("train", sample=args.train, seed=0, subjects=not args.no_train_subjects)
     test = load_newsgroups("test", sample=args.test, seed=1, subjects=True)
     cache = embedding_cache()
     test_rows = np.flatnonzero(test.is_row)
@@ -105,8 +99,13 @@ def heal(args) -> None:
           f"(gold tree), scored on {len(test_rows):,} TEST posts (seeded sample; never trained on). Per gold level: "
           f"P@10 / kNN macro-F1 of a post's 10 nearest test posts. Queries: the {has_query.sum():,} test posts' Subject "
           f"lines (replies dropped) against all test posts; relevant = same newsgroup. {args.steps} steps each, base "
-          f"weight {args.base_weight}; the checkpoint is chosen on a validation split (10%) of the train posts, which is "
-          f"never trained on (the test posts are the held-out set).\n")
+          f"weight {args.base_weight}. " + (
+              f"Batches mix the {len(train.query_nodes):,} train posts' Subject lines (each labelled with its post's "
+              f"path, as HEAL's paper mixes generated questions with documents) and bodies; the checkpoint is chosen on "
+              f"10% of the posts with a subject, whose subjects and bodies are never trained on"
+              if train.queries is not None else
+              "Batches hold bodies only; the checkpoint is chosen on a validation split (10%) of the train posts, "
+              "which is never trained on") + " (the test posts are the held-out set).\n")
     print("| model | " + " | ".join(f"level {lvl} P@10 / F1" for lvl in range(LEVELS)) + " | MRR@10 | nDCG@10 | seconds |")
     print("|---|" + "---|" * (LEVELS + 3))
     row("zero-shot MiniLM", test_base, query_base, 0)
@@ -128,9 +127,8 @@ def heal(args) -> None:
 
     found, _ = discover(train, "kmeans", vectors=train_base, levels=(7, 20))
     runs.append(("HEAL, discovered --levels 7,20 tree (no gold labels), paper weights", found, {}))
-    known = dict(zip((train.texts[i] for i in train_rows), train_base))
     for name, corpus, options in runs:
-        base = base_vectors(corpus, known, cache)
+        base = embed_corpus(corpus, None, cache)  # the posts are read back; only a tree's node names are encoded
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -151,21 +149,35 @@ def recall_at(query_vectors: np.ndarray, doc_vectors: np.ndarray, targets: np.nd
     return [float(own[:, :k].any(axis=1).mean()) for k in ks]
 
 
+def aligned(result, texts: list[str], base: np.ndarray, side: str) -> np.ndarray:
+    """Vectors of unseen texts from a run: an adapter transforms their base vectors, a finetuned model encodes them."""
+    encoder = result.encoder
+    if result.config.encoder == "finetune":
+        encoder.model.eval()
+        vectors = encoder.model.encode(texts, batch_size=64, normalize_embeddings=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+    return encoder.transform(base, side=side)
+
+
 def hce(args) -> None:
+    finetune = args.encoder == "finetune"
     train = load_newsgroups("train", sample=args.train, seed=0, subjects=True)
     test = load_newsgroups("test", sample=args.test, seed=1, subjects=True)
     cache = embedding_cache()
     rows = np.flatnonzero(test.is_row)
     asked = np.array([k for k, i in enumerate(rows) if test.queries[i]])  # positions of the posts with a subject
-    docs = cache.encode([test.texts[i] for i in rows])
-    queries = cache.encode([test.queries[rows[k]] for k in asked])
+    doc_texts = [test.texts[i] for i in rows]
+    query_texts = [test.queries[rows[k]] for k in asked]
+    docs, queries = cache.encode(doc_texts), cache.encode(query_texts)
+    mode = (f"the whole MiniLM finetuned, batch {args.batch_size}, {args.steps} steps" if finetune else
+            f"adapter on all-MiniLM-L6-v2, {args.steps} steps, base weight {args.base_weight}")
     print(f"Subject -> body on 20 Newsgroups: queries are Subject lines (replies, 'Re: ...', dropped: their wording "
           f"belongs to another post), documents are bodies without headers. Trained on {len(train.query_nodes):,} "
           f"TRAIN posts with a subject ({train.n_rows:,} posts, gold tree); scored on the {len(asked):,} TEST posts "
           f"with a subject, each query retrieving its own body among all {len(rows):,} test bodies (replies included). "
-          f"Adapter on all-MiniLM-L6-v2, {args.steps} steps, base weight {args.base_weight}, checkpoint chosen on the "
-          f"validation split (10%) of the train queries. ICT rows: a train post without a subject gets a cloze span "
-          f"of its own body (4-12 words) as its query.\n")
+          f"{mode[0].upper() + mode[1:]}, checkpoint chosen on the validation split (10%) of the train queries."
+          + ("" if finetune else " ICT rows: a train post without a subject gets a cloze span of its own body (4-12 "
+             "words) as its query.") + "\n")
     print("| model | R@1 | R@5 | R@10 | R@20 | R@100 | seconds |\n|---|---|---|---|---|---|---|")
 
     def row(name, q, d, seconds, note=""):
@@ -174,19 +186,24 @@ def hce(args) -> None:
 
     row("zero-shot MiniLM", queries, docs, 0)
     cloze = with_pseudo_queries(train, seed=0)  # ICT: a post without a subject gets a span of its body as its query
-    runs = [(f"{m} (adapter)", m, train) for m in ("flat", "hr", "hce")]
-    runs += [(f"{m} + ICT pseudo-queries (adapter)", m, cloze) for m in ("flat", "hce")]
+    label = "finetune" if finetune else "adapter"
+    runs = [(f"{m} ({label})", m, train) for m in (("flat", "hce") if finetune else ("flat", "hr", "hce"))]
+    if not finetune:  # ICT and co-training rows only with adapters: on 2 cores a finetune row takes many minutes
+        runs += [(f"{m} + ICT pseudo-queries (adapter)", m, cloze) for m in ("flat", "hce")]
+        runs.append(("hce, co-trained: tree rebuilt from the current vectors every 100 steps (adapter)", "hce", train))
+    options = ({"encoder": "finetune", "batch_size": args.batch_size, "lr": args.lr} if finetune else
+               {"encoder": "adapter", "base_weight": args.base_weight})
     for name, method, corpus in runs:
         base = embed_corpus(corpus, None, cache)
         t = time.perf_counter()
+        every = max(args.steps // 2 if finetune else args.steps // 5, 1)
+        rebuild = {"hce_rebuild_every": 100} if "co-trained" in name else {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = align(corpus, AlignConfig(method=method, encoder="adapter", steps=args.steps,
-                                               eval_every=max(args.steps // 5, 1), base_weight=args.base_weight,
-                                               heldout_fraction=0.0), base)
-        encoder = result.encoder
-        row(name, encoder.transform(queries, side="query"), encoder.transform(docs), time.perf_counter() - t,
-            f" best step {result.best_step}")
+            result = align(corpus, AlignConfig(method=method, steps=args.steps, eval_every=every, heldout_fraction=0.0,
+                                               **options, **rebuild), base)
+        q, d = aligned(result, query_texts, queries, "query"), aligned(result, doc_texts, docs, "document")
+        row(name, q, d, time.perf_counter() - t, f" best step {result.best_step}")
 
 
 def main() -> None:
@@ -196,10 +213,16 @@ def main() -> None:
     parser.add_argument("--train", type=int, default=11314, help="heal, hce: train posts (seeded sample; 11314 = all)")
     parser.add_argument("--test", type=int, default=7532, help="heal, hce: test posts (seeded sample; all 7,532)")
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--encoder", choices=["adapter", "finetune"], default="adapter",
+                        help="hce: adapter heads on the cached base vectors, or the whole model finetuned (slow on CPU)")
+    parser.add_argument("--batch-size", type=int, default=32, help="hce --encoder finetune: queries per step")
+    parser.add_argument("--lr", type=float, default=2e-5, help="hce --encoder finetune: learning rate")
     parser.add_argument("--temperature", type=float, default=0.07)
     parser.add_argument("--base-weight", type=float, default=1.0,
                         help="heal, hce: weight of the base model's cosine kept in every score (0 = the head alone)")
     parser.add_argument("--weights", default="paper,uniform,fine", help="HEAL level weightings to compare")
+    parser.add_argument("--no-train-subjects", action="store_true",
+                        help="heal: train on post bodies alone (the train posts' Subject lines are not training queries)")
     args = parser.parse_args()
     if not available():
         sys.exit("needs ../shared/data/20news-bydate.tar.gz")

@@ -126,16 +126,22 @@ def _fail(source: str, row: int | None, column: str | None, problem: str, fix: s
 
 
 def corpus_from_frame(frame: pd.DataFrame, source: str) -> Corpus:
-    """Validate a table of strings (columns id, text, [query], parents | path) and build the corpus.
+    """Validate a table of strings (columns id, text, [query], parents | path) and build the corpus. Without a
+    parents column the id column may be left out: rows are then numbered 1, 2, ... as in error messages.
 
     Every problem is reported as a InputError naming the source, the row (1-based, header not counted) and column.
     """
     if len(frame) == 0:
         raise _fail(source, None, None, "the file has no rows", "add at least one row with an id and a text")
     columns = set(frame.columns)
+    if "id" not in columns and "text" in columns and "parents" not in columns:  # nothing refers to ids: number the rows
+        frame = frame.assign(id=[str(row) for row in range(1, len(frame) + 1)])
+        columns.add("id")
     for required in ("id", "text"):
         if required not in columns:
-            raise _fail(source, None, None, f"missing the {required!r} column (found: {', '.join(map(str, frame.columns))})",
+            why = " ('parents' refers to rows by id)" if required == "id" else ""
+            raise _fail(source, None, None, f"missing the {required!r} column{why} (found: "
+                        f"{', '.join(map(str, frame.columns))})",
                         "add a header row with columns id, text and optionally query and parents or path")
     if "parents" in columns and "path" in columns:
         raise _fail(source, None, None, "has both a 'parents' and a 'path' column",

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -59,27 +59,7 @@ def embed_corpus(
         vectors = cache.encode(extra, model, device=device, progress=lambda d, t: progress("encode clauses", d, t)) \
             if extra else np.zeros((0, docs.shape[1]), dtype=np.float32)
         owner = keys.owner[corpus.n:]
-    queries = _query_vectors(corpus.query_texts(), model, cache, device, progress,
-                             [(corpus.texts, docs)] + ([(extra, vectors)] if clauses else []))
+    texts = corpus.query_texts()  # a query that is also a document or clause (a WordNet lemma) is read back, not encoded
+    queries = cache.encode(texts, model, device=device, progress=lambda d, t: progress("encode queries", d, t)) \
+        if texts else np.zeros((0, docs.shape[1]), dtype=np.float32)
     return BaseVectors(queries, docs, vectors, owner)
-
-
-def _query_vectors(texts: list[str], model: str | None, cache: EmbeddingCache, device: str, progress: Progress,
-                   encoded: list[tuple[Sequence[str], np.ndarray]]) -> np.ndarray:
-    """Query vectors, reusing the vector of any query text already encoded as a document or clause (a WordNet query
-    is its first lemma, which is also a clause of its document): only the rest is encoded. Cached like the others."""
-    cached = cache.get(texts, model)
-    if cached is not None:
-        progress("encode queries", len(texts), len(texts))
-        return cached
-    known = {}
-    for source, vectors in encoded:
-        known.update(zip(source, vectors))
-    missing = [t for t in dict.fromkeys(texts) if t not in known]
-    if missing:
-        known.update(zip(missing, cache.encode(missing, model, device=device,
-                                               progress=lambda d, t: progress("encode queries", d, t))))
-    progress("encode queries", len(texts), len(texts))
-    out = np.stack([known[t] for t in texts]) if texts else np.zeros((0, next(iter(encoded))[1].shape[1]), np.float32)
-    cache.put(texts, out, model)
-    return out

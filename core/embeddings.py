@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.atomic import write_npy
+from core.atomic import atomic_write, write_npy
 from core.errors import InputError
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -148,13 +148,25 @@ def encode(
 
 
 class EmbeddingCache:
-    """Embeddings on disk under `root`, one .npy per (model, normalisation, exact list of texts)."""
+    """Embeddings on disk under `root`, one .npy per (model, normalisation, exact list of texts).
+
+    Beside each list's .npy a `.digests` file holds one 16-byte digest per row (of the model's fingerprint, the
+    normalisation and the text), so a new list reuses every text any earlier list encoded with the same model: a
+    discovered tree over a corpus's documents encodes only its new node names, and a query that is also a document
+    is encoded once."""
 
     def __init__(self, root: str | os.PathLike):
         self.root = Path(root)
 
+    def _salt(self, model_name: str | None, normalize: bool) -> bytes:
+        return json.dumps([model_fingerprint(model_name), normalize]).encode()
+
     def key(self, texts: Sequence[str], model_name: str | None, normalize: bool = True) -> str:
-        h = hashlib.sha256(json.dumps([model_fingerprint(model_name), normalize]).encode())
+        return self._key(texts, self._salt(model_name, normalize))
+
+    @staticmethod
+    def _key(texts: Sequence[str], salt: bytes) -> str:
+        h = hashlib.sha256(salt)
         for t in texts:
             h.update(t.encode("utf-8"))
             h.update(b"\0")
@@ -163,17 +175,57 @@ class EmbeddingCache:
     def path(self, key: str) -> Path:
         return self.root / f"{key}.npy"
 
+    @staticmethod
+    def digests(texts: Sequence[str], salt: bytes) -> np.ndarray:
+        """(n,) 16-byte digests of (salt, text): the per-text half of the cache."""
+        return np.array([hashlib.sha256(salt + b"\0" + t.encode("utf-8")).digest()[:16] for t in texts], dtype="S16")
+
+    def _write(self, key: str, vectors: np.ndarray, digests: np.ndarray) -> None:
+        write_npy(self.path(key), vectors)  # the vectors first: a digests file always has its rows
+        atomic_write(self.root / f"{key}.digests", lambda tmp: Path(tmp).write_bytes(digests.tobytes()))
+
     def put(self, texts: Sequence[str], vectors: np.ndarray, model_name: str | None = None,
             normalize: bool = True) -> None:
         """Store vectors for exactly these texts (e.g. assembled from vectors of the same texts encoded elsewhere)."""
-        write_npy(self.path(self.key(texts, model_name, normalize)), np.asarray(vectors, dtype=np.float32))
+        self._write(self.key(texts, model_name, normalize), np.asarray(vectors, dtype=np.float32),
+                    self.digests(texts, self._salt(model_name, normalize)))
 
     def get(self, texts: Sequence[str], model_name: str | None = None, normalize: bool = True) -> np.ndarray | None:
-        path = self.path(self.key(texts, model_name, normalize))
+        return self._read(self.key(texts, model_name, normalize), len(texts))
+
+    def _read(self, key: str, rows: int) -> np.ndarray | None:
+        path = self.path(key)
         if not path.exists():
             return None
         array = np.load(path, allow_pickle=False)
-        return array if len(array) == len(texts) else None
+        return array if len(array) == rows else None
+
+    def reuse(self, digests: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """(found mask, vectors or None): rows of earlier lists with the same digests (same model, same text)."""
+        found = np.zeros(len(digests), dtype=bool)
+        out = None
+        for side in sorted(self.root.glob("*.digests")):
+            if found.all():
+                break
+            try:
+                stored = np.frombuffer(side.read_bytes(), dtype="S16")
+                hit = ~found & np.isin(digests, stored)
+                if not hit.any():
+                    continue
+                vectors = np.load(side.with_suffix(".npy"), mmap_mode="r", allow_pickle=False)
+            except (OSError, ValueError):  # a list written by an older version, or half-deleted: skip it
+                continue
+            if len(vectors) != len(stored):
+                continue
+            row_of = {d: i for i, d in enumerate(stored.tolist())}
+            rows = [row_of[d] for d in digests[hit].tolist()]
+            if out is None:
+                out = np.zeros((len(digests), vectors.shape[1]), dtype=np.float32)
+            elif vectors.shape[1] != out.shape[1]:
+                continue
+            out[hit] = vectors[rows]
+            found |= hit
+        return found, out
 
     def encode(
         self,
@@ -185,13 +237,28 @@ class EmbeddingCache:
         normalize: bool = True,
         progress: Progress = _no_progress,
     ) -> np.ndarray:
-        """Cached embeddings of `texts`, encoding (and saving atomically) only on a miss."""
-        cached = self.get(texts, model_name, normalize)
+        """Cached embeddings of `texts`: a list seen before is read back whole; otherwise only the texts no earlier
+        list holds are encoded (each distinct text once), and the list is saved atomically."""
+        salt = self._salt(model_name, normalize)
+        key = self._key(texts, salt)
+        cached = self._read(key, len(texts))
         if cached is not None:
+            if not (self.root / f"{key}.digests").exists():  # a list cached before digests existed
+                self._write(key, cached, self.digests(texts, salt))
             progress(len(texts), len(texts))
             return cached
-        model, lock = shared_model(model_name, device)
-        with lock:  # one encoder at a time per model: its tokenizer's padding settings are not thread-safe
-            vectors = encode(texts, model, batch_size=batch_size, normalize=normalize, progress=progress)
-        write_npy(self.path(self.key(texts, model_name, normalize)), vectors)
+        digests = self.digests(texts, salt)
+        found, vectors = self.reuse(digests) if len(texts) else (np.zeros(0, dtype=bool), None)
+        if vectors is None or not found.all():
+            missing = list(dict.fromkeys(t for t, f in zip(texts, found) if not f))
+            model, lock = shared_model(model_name, device)
+            with lock:  # one encoder at a time per model: its tokenizer's padding settings are not thread-safe
+                fresh = encode(missing, model, batch_size=batch_size, normalize=normalize, progress=progress)
+            if vectors is None:
+                vectors = np.zeros((len(texts), fresh.shape[1]), dtype=np.float32)
+            row_of = {t: i for i, t in enumerate(missing)}
+            for i in np.flatnonzero(~found):
+                vectors[i] = fresh[row_of[texts[i]]]
+        progress(len(texts), len(texts))
+        self._write(key, vectors, digests)
         return vectors

@@ -76,8 +76,12 @@ class AdapterEncoder(nn.Module):
     hierarchy's upper nodes) can score higher for everyone, which inner-product search keeps.
 
     With base_weight w > 0 the output is the unit vector along [head(x), sqrt(w) * x]: the score of a pair then adds
-    w times the base model's cosine to the adapted one, so the head learns what to add to the base model's ranking
-    instead of replacing it (the base model already finds a node itself, the head has to add its ancestors).
+    w times the base model's cosine to the head's inner product <head(x), head(y)>, so the head learns what to add to
+    the base model's ranking instead of replacing it (the base model already finds a node itself, the head has to
+    add its ancestors). The head's output length is not fixed, so w is a share only while it stays near 1: a head
+    trained on 20 Newsgroups outgrew the base part and w = 10 still lost most of the base model's Subject-line ranking
+    (docs/benchmarks.md). Normalising the head's part first would fix w's meaning but cannot be exported with
+    sentence-transformers' built-in modules (no module normalises part of a vector), so it is not done.
     """
 
     mode = "adapter"

@@ -28,7 +28,7 @@ if source == "Built-in":
 elif source == "Upload a file":
     uploaded = st.file_uploader("Corpus file", type=["csv", "tsv", "jsonl", "ndjson", "parquet", "gz"], key="upload",
                                 help="Columns: id, text, optional query, and parents (ids separated by |) or path "
-                                "(labels separated by /).")
+                                "(labels separated by /). Without parents, id may be left out (rows are numbered).")
     corpus = ui.load_upload(uploaded) if uploaded is not None else None
     source = f"upload:{uploaded.file_id}" if uploaded is not None else ""
 else:

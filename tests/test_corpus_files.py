@@ -90,12 +90,22 @@ def test_folder_of_text_files(tmp_path):
     assert h.parents(h.index["top.txt"]).tolist() == []
 
 
+def test_a_file_without_ids_numbers_its_rows_unless_parents_need_them(tmp_path):
+    (tmp_path / "posts.csv").write_text("query,text\nwhy rockets,rockets fly\n,boats float\n")
+    c = load_corpus_file(tmp_path / "posts.csv")
+    assert list(c.hierarchy.ids) == ["1", "2"] and c.texts == ("rockets fly", "boats float")
+    assert c.query_texts() == ["why rockets"]
+    (tmp_path / "paths.csv").write_text("text,path\nrockets fly,sci/space\n")
+    c = load_corpus_file(tmp_path / "paths.csv")
+    assert c.hierarchy.ids[c.hierarchy.parents(c.hierarchy.index["1"])[0]] == "sci/space"
+
+
 # Every bad input: (file name, content bytes, words the one-line message must contain)
 BAD = [
     ("empty.csv", b"", ["empty.csv", "empty"]),
     ("header_only.csv", b"id,text\n", ["no rows"]),
     ("no_text.csv", b"id,body\n1,x\n", ["missing the 'text' column"]),
-    ("no_id.csv", b"text\nx\n", ["missing the 'id' column"]),
+    ("no_id.csv", b"text,parents\nx,\n", ["missing the 'id' column", "'parents' refers to rows by id"]),
     ("dup.csv", b"id,text\na,x\nb,y\na,z\n", ["row 3", "duplicate id 'a'", "row 1"]),
     ("unknown_parent.csv", b"id,text,parents\na,x,\nb,y,zz\n", ["row 2", "'parents'", "unknown parent id 'zz'"]),
     ("cycle.csv", b"id,text,parents\na,x,c\nb,y,a\nc,z,b\n", ["cycle", "'a'", "'b'", "'c'"]),

@@ -41,6 +41,29 @@ def test_cache_encodes_once(tmp_path, model, monkeypatch):
     assert not list(tmp_path.glob("*.tmp"))
 
 
+def test_a_new_list_encodes_only_the_texts_no_earlier_list_holds(tmp_path, model, monkeypatch):
+    cache = emb.EmbeddingCache(tmp_path)
+    first = cache.encode(TEXTS[:2], None, device="cpu")
+    (tmp_path / f"{cache.key(TEXTS[:2], None)}.digests").unlink()  # a list cached before digests existed
+    assert np.array_equal(cache.encode(TEXTS[:2], None, device="cpu"), first)  # a hit writes its digests back
+    seen = []
+    real = emb.encode
+
+    def counting(texts, *a, **k):
+        seen.append(list(texts))
+        return real(texts, *a, **k)
+
+    monkeypatch.setattr(emb, "encode", counting)
+    wider = TEXTS + [TEXTS[3], "a node name"]  # a discovered tree: the same documents, a repeat, one new name
+    out = cache.encode(wider, None, device="cpu")
+    assert seen == [[TEXTS[2], TEXTS[3], "a node name"]]  # each new text once; the first two read back
+    assert np.array_equal(out[:2], first)
+    assert np.allclose(out, model.encode(wider, normalize_embeddings=True), atol=1e-5)
+    seen.clear()
+    cache.encode(TEXTS[:2], None, device="cpu", normalize=False)  # other normalisation: nothing reused
+    assert seen == [TEXTS[:2]]
+
+
 def test_default_names_resolve_to_the_bundled_model():
     path = emb.resolve_model(None)
     assert path.endswith("model") and emb.resolve_model("all-MiniLM-L6-v2") == path

@@ -25,6 +25,15 @@ def heal_weights(levels: int, scheme: str = "paper") -> torch.Tensor:
     return weights.flip(0) if scheme == "fine" else weights
 
 
+def repeat_deepest(labels):
+    """(n, L) labels, numpy or torch, where a path that ends early (-1) repeats its deepest label below it."""
+    filled = labels.clone() if isinstance(labels, torch.Tensor) else labels.copy()
+    for level in range(1, filled.shape[1]):
+        missing = filled[:, level] < 0
+        filled[missing, level] = filled[missing, level - 1]
+    return filled
+
+
 def supcon_loss(z: torch.Tensor, labels: torch.Tensor, temperature: float = 0.07, normalize: bool = True) -> torch.Tensor:
     """Supervised contrastive loss over a batch z (B, d) with labels (B,); label -1 means 'no label' (never positive).
 
@@ -55,10 +64,7 @@ def heal_loss(
     """Sum over levels of lambda_l * SupCon at level l."""
     labels = level_labels
     if ragged == "repeat":
-        labels = labels.clone()
-        for level in range(1, labels.shape[1]):
-            missing = labels[:, level] < 0
-            labels[missing, level] = labels[missing, level - 1]
+        labels = repeat_deepest(labels)
     elif ragged != "drop":
         raise ValueError(f"unknown ragged option {ragged!r}; use 'repeat' or 'drop'")
     lam = heal_weights(labels.shape[1], weights).to(z.device)

@@ -10,6 +10,7 @@ import torch
 from core.errors import InputError
 from core.evaluate import level_metrics
 from core.losses import heal_loss
+from core.losses.heal import repeat_deepest
 from core.objectives.base import Objective
 
 
@@ -33,10 +34,7 @@ def heal_level_labels(tree, rows: np.ndarray) -> np.ndarray:
         labels = labels[:, 1:]
     own = labels[rows] == rows[:, None]
     labels[rows] = np.where(own, -1, labels[rows])
-    filled = labels.copy()  # ragged paths repeat their deepest label, only to compare groupings
-    for level in range(1, filled.shape[1]):
-        missing = filled[:, level] < 0
-        filled[missing, level] = filled[missing, level - 1]
+    filled = repeat_deepest(labels)  # only to compare groupings
     keep = [level for level in range(filled.shape[1])
             if (filled[rows, level] >= 0).any()
             and not (level > 0 and same_partition(filled[rows, level], filled[rows, level - 1]))]
