@@ -59,10 +59,14 @@ with st.expander("Training settings", expanded=False):
                                 placeholder="automatic", help="Each evaluation scores the validation queries and may "
                                 "become the saved model. Empty: about 20 evaluations per run.")
     dim = st.number_input("Vector size", 2, 1024, defaults.dim, key="align_dim") if encoder == "lookup" else None
+    heldout = st.number_input("Held-out share", 0.05, 0.9, defaults.heldout_fraction, step=0.05, key="align_heldout",
+                              help="Share of the queries (of the rows, for a corpus without queries) never trained on "
+                              "and scored at the end. A small corpus may want less than the default; the rest trains, "
+                              "less a further 10% that picks the checkpoint.")
 config = AlignConfig(method=method, encoder=encoder, recipe=recipe if method in ("hr", "flat") else "standard",
                      steps=None if steps is None else int(steps), link_steps=int(link_steps), lr=float(lr),
                      batch_size=int(batch), eval_every=None if eval_every is None else int(eval_every),
-                     dim=int(dim) if dim else None)
+                     dim=int(dim) if dim else None, heldout_fraction=float(heldout))
 
 EXPLAIN = ("Each line is recall by distance on validation queries (set aside, never trained on): for a query about a "
            "node, the share of the node itself (distance 0), its parent (1), grandparent (2) … found in its top "

@@ -287,16 +287,19 @@ def test_hierarchy_page_browses_searches_and_discovers(app):
 
 
 def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_align_page(app):
-    """The document-side corpus shape end to end in the app: a file with id, query and text columns and no hierarchy,
-    a tree discovered on the Hierarchy page, then HCE (adapter) trained on it from the Align page to the end."""
+    """The document-side corpus shape end to end in the app: a file with query and text columns only (no ids, no
+    hierarchy), a tree discovered on the Hierarchy page, then HCE (adapter) trained on it from the Align page to the
+    end with a held-out share of its own."""
+    from core.evaluate import heldout_mask
+
     topics = {"space": "rocket orbit launch nasa shuttle moon", "cars": "engine wheel brake dealer sedan tyre",
               "cooking": "recipe oven flour butter garlic simmer"}
-    lines = ["id,query,text"]
+    lines = ["query,text"]
     for t, (name, words) in enumerate(topics.items()):
         vocab = words.split()
         for i in range(20):
             body = " ".join(vocab[(i + j) % len(vocab)] for j in range(8))
-            lines.append(f"{name}-{i},{name} question {i},{body} post {t}-{i}")
+            lines.append(f"{name} question {i},{body} post {t}-{i}")
     app.radio(key="corpus_source").set_value("Upload a file").run()
     app.file_uploader(key="upload").upload("asked.csv", "\n".join(lines).encode(), "text/csv")
     app.run()
@@ -315,6 +318,7 @@ def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_alig
     app.selectbox(key="align_encoder").set_value("adapter").run()
     app.number_input(key="align_steps_adapter").set_value(20).run()
     app.number_input(key="align_eval_every").set_value(10).run()
+    app.number_input(key="align_heldout").set_value(0.1).run()
     app.button(key="align_start").click().run()
     deadline = time.time() + 120
     while "Result on held-out queries" not in [s.value for s in app.subheader] and time.time() < deadline:
@@ -322,6 +326,9 @@ def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_alig
         app.run()
     assert not app.exception and not app.error
     assert "Result on held-out queries" in [s.value for s in app.subheader]
+    held = int(heldout_mask(60, 0.1, 0).sum())
+    assert held < int(heldout_mask(60, 0.2, 0).sum())  # the share asked for, not the default
+    assert any(c.value.startswith(f"{held} held-out queries") for c in app.caption), [c.value for c in app.caption]
     app.switch_page("pages/runs.py").run()
     table = app.dataframe[0].value
     assert len(table) == 1 and table.iloc[0]["method"] == "hce" and table.iloc[0]["state"] == "complete"
