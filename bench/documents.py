@@ -1,7 +1,7 @@
 """The document side on 20 Newsgroups, every row next to its simple references, in one command.
 
-    python bench/documents.py                           # all tables (about 50 minutes on 2 cores once the posts
-                                                        # are encoded; the first run encodes them: ~25 minutes more)
+    python bench/documents.py                           # all tables (about an hour on 2 cores once the posts are
+                                                        # encoded; the first run encodes them: ~25 minutes more)
     python bench/documents.py discovery|names|heal|hce  # one table
     python bench/documents.py heal --train 3000         # a seeded sample of the train posts (the default is all 11,314)
 
@@ -12,7 +12,7 @@ Tables:
 - heal: HEAL (adapter on all-MiniLM-L6-v2) trained on TRAIN posts with the GOLD tree, scored on held-out TEST posts
   at every gold level (precision@10 of a post's nearest test posts sharing its label, kNN macro-F1), and Subject-line
   queries against the test posts (MRR and nDCG@10, relevant = posts of the query's newsgroup). Rows: zero-shot, flat
-  (SupCon on the newsgroup alone) and HEAL with each level weighting;
+  (SupCon on the newsgroup alone), and HEAL with each level weighting on the gold tree and on a discovered one;
 - heal also has a reference row with no training loop: LDA (linear discriminant analysis) fitted on the train posts'
   newsgroups, the projection a sceptic would try first;
 - hce: Subject line -> post body retrieval (train on train posts, retrieve among test posts): recall@1/5/10/20/100
@@ -99,7 +99,7 @@ def heal(args) -> None:
           f"(gold tree), scored on {len(test_rows):,} TEST posts (seeded sample; never trained on). Per gold level: "
           f"P@10 / kNN macro-F1 of a post's 10 nearest test posts. Queries: the {has_query.sum():,} test posts' Subject "
           f"lines (replies dropped) against all test posts; relevant = same newsgroup. {args.steps} steps each, base "
-          f"weight {args.base_weight}. " + (
+          f"weight {args.base_weight}, head-length penalty {args.length_weight}. " + (
               f"Batches mix the {len(train.query_nodes):,} train posts' Subject lines (each labelled with its post's "
               f"path, as HEAL's paper mixes generated questions with documents) and bodies; the checkpoint is chosen on "
               f"10% of the posts with a subject, whose subjects and bodies are never trained on"
@@ -126,7 +126,9 @@ def heal(args) -> None:
     from core.discovery import discover
 
     found, _ = discover(train, "kmeans", vectors=train_base, levels=(7, 20))
-    runs.append(("HEAL, discovered --levels 7,20 tree (no gold labels), paper weights", found, {}))
+    for weights in args.weights.split(","):
+        runs.append((f"HEAL, discovered --levels 7,20 tree (no gold labels), {weights} weights", found,
+                     {"heal_weights": weights}))
     for name, corpus, options in runs:
         base = embed_corpus(corpus, None, cache)  # the posts are read back; only a tree's node names are encoded
         t = time.perf_counter()
@@ -134,8 +136,8 @@ def heal(args) -> None:
             warnings.simplefilter("ignore")
             result = align(corpus, AlignConfig(method="heal", encoder="adapter", steps=args.steps,
                                                eval_every=max(args.steps // 5, 1), temperature=args.temperature,
-                                               base_weight=args.base_weight, heldout_fraction=0.0,
-                                               **options), base)
+                                               base_weight=args.base_weight, length_weight=args.length_weight,
+                                               heldout_fraction=0.0, **options), base)
         encoder = result.encoder
         row(name, encoder.transform(test_base), encoder.transform(query_base, side="query"), time.perf_counter() - t,
             f" best step {result.best_step}")
@@ -170,7 +172,8 @@ def hce(args) -> None:
     query_texts = [test.queries[rows[k]] for k in asked]
     docs, queries = cache.encode(doc_texts), cache.encode(query_texts)
     mode = (f"the whole MiniLM finetuned, batch {args.batch_size}, {args.steps} steps" if finetune else
-            f"adapter on all-MiniLM-L6-v2, {args.steps} steps, base weight {args.base_weight}")
+            f"adapter on all-MiniLM-L6-v2, {args.steps} steps, base weight {args.base_weight}, head-length penalty "
+            f"{args.length_weight}")
     print(f"Subject -> body on 20 Newsgroups: queries are Subject lines (replies, 'Re: ...', dropped: their wording "
           f"belongs to another post), documents are bodies without headers. Trained on {len(train.query_nodes):,} "
           f"TRAIN posts with a subject ({train.n_rows:,} posts, gold tree); scored on the {len(asked):,} TEST posts "
@@ -192,7 +195,7 @@ def hce(args) -> None:
         runs += [(f"{m} + ICT pseudo-queries (adapter)", m, cloze) for m in ("flat", "hce")]
         runs.append(("hce, co-trained: tree rebuilt from the current vectors every 100 steps (adapter)", "hce", train))
     options = ({"encoder": "finetune", "batch_size": args.batch_size, "lr": args.lr} if finetune else
-               {"encoder": "adapter", "base_weight": args.base_weight})
+               {"encoder": "adapter", "base_weight": args.base_weight, "length_weight": args.length_weight})
     for name, method, corpus in runs:
         base = embed_corpus(corpus, None, cache)
         t = time.perf_counter()
@@ -220,6 +223,9 @@ def main() -> None:
     parser.add_argument("--temperature", type=float, default=0.07)
     parser.add_argument("--base-weight", type=float, default=1.0,
                         help="heal, hce: weight of the base model's cosine kept in every score (0 = the head alone)")
+    parser.add_argument("--length-weight", type=float, default=1.0,
+                        help="heal, hce adapters: penalty holding |head(x)| near 1, so the base weight keeps its share "
+                             "(0 = the head's length is free, as before)")
     parser.add_argument("--weights", default="paper,uniform,fine", help="HEAL level weightings to compare")
     parser.add_argument("--no-train-subjects", action="store_true",
                         help="heal: train on post bodies alone (the train posts' Subject lines are not training queries)")

@@ -36,6 +36,7 @@ class AlignConfig:
     hidden: int = 512  # hidden width of an mlp head
     shared_head: bool | None = None  # adapter: one head for queries and documents (None: separate for hr, else shared)
     base_weight: float | None = None  # adapter, memory: weight of the base model's cosine added to every score (None: 0 adapter, 0.1 memory)
+    length_weight: float = 1.0  # cosine adapter with base_weight > 0: penalty holding |head(x)| near 1 (w stays the base's share)
     steps: int | None = None  # optimiser steps of training (pretrain phase; memory: code phase) (None: default)
     batch_size: int = 256  # pairs (hr, flat), queries (hce, memory) or items (heal) per step
     lr: float | None = None  # Adam learning rate of training (None: 0.05 lookup, 1e-3 adapter/memory, 2e-5 finetune)
@@ -192,6 +193,8 @@ _CONSTRAINTS = {
     "link_temperature": _POSITIVE,
     "base_weight": (lambda x: isinstance(x, int | float) and math.isfinite(x) and x >= 0, "a number >= 0",
                     "give 0 for none, or a positive weight"),
+    "length_weight": (lambda x: isinstance(x, int | float) and math.isfinite(x) and x >= 0, "a number >= 0",
+                      "give 0 for none, or a positive weight, e.g. 1"),
     "self_pair_weight": (_fraction, "a number in [0, 1)", "give a share between 0 and 1"),
     "validation_fraction": (lambda x: isinstance(x, int | float) and 0 < x < 1, "a number in (0, 1)",
                             "give a share between 0 and 1, e.g. 0.1"),

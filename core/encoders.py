@@ -20,6 +20,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from core.losses.length import length_penalty
+
 HEADS = ("linear", "mlp")
 
 
@@ -78,18 +80,22 @@ class AdapterEncoder(nn.Module):
     With base_weight w > 0 the output is the unit vector along [head(x), sqrt(w) * x]: the score of a pair then adds
     w times the base model's cosine to the head's inner product <head(x), head(y)>, so the head learns what to add to
     the base model's ranking instead of replacing it (the base model already finds a node itself, the head has to
-    add its ancestors). The head's output length is not fixed, so w is a share only while it stays near 1: a head
-    trained on 20 Newsgroups outgrew the base part and w = 10 still lost most of the base model's Subject-line ranking
-    (docs/benchmarks.md). Normalising the head's part first would fix w's meaning but cannot be exported with
-    sentence-transformers' built-in modules (no module normalises part of a vector), so it is not done.
+    add its ancestors). That holds while |head(x)| stays near 1; a head trained freely outgrew the base part on 20
+    Newsgroups (w = 10 still lost most of the base model's ranking). So training adds length_weight times
+    core.losses.length_penalty of the head outputs it produced (`regularizer`), which keeps the exported Dense layers
+    exact; normalising the head's part outright cannot be exported with sentence-transformers' built-in modules.
+    Without the final normalisation (dot similarity, free lengths) the base term is added exactly: no penalty then.
     """
 
     mode = "adapter"
 
     def __init__(self, base_queries: np.ndarray, base_docs: np.ndarray, head: str = "mlp", hidden: int = 512,
-                 shared: bool = True, seed: int = 0, base_weight: float = 0.0, normalize: bool = True):
+                 shared: bool = True, seed: int = 0, base_weight: float = 0.0, normalize: bool = True,
+                 length_weight: float = 0.0):
         super().__init__()
         self.base_weight = base_weight
+        self.length_weight = length_weight
+        self._head_outputs: list[torch.Tensor] = []  # head outputs of training calls since the last `regularizer`
         self.normalize = normalize
         torch.manual_seed(seed)
         self.register_buffer("base_q", torch.as_tensor(base_queries, dtype=torch.float32))
@@ -101,6 +107,9 @@ class AdapterEncoder(nn.Module):
 
     def _out(self, head: Head, x: torch.Tensor) -> torch.Tensor:
         y = head(x)
+        penalised = self.base_weight > 0 and self.normalize and self.length_weight > 0
+        if penalised and self.training and torch.is_grad_enabled():
+            self._head_outputs.append(y)
         if self.base_weight > 0:
             y = torch.cat([y, math.sqrt(self.base_weight) * x], dim=-1)
         return F.normalize(y, dim=-1) if self.normalize else y
@@ -110,6 +119,13 @@ class AdapterEncoder(nn.Module):
 
     def docs(self, ids: torch.Tensor | None = None) -> torch.Tensor:
         return self._out(self.doc_head, self.base_d if ids is None else self.base_d[ids])
+
+    def regularizer(self) -> torch.Tensor:
+        """length_weight * the length penalty of the head outputs made for this step's loss (0 when none applies)."""
+        outputs, self._head_outputs = self._head_outputs, []
+        if not outputs:
+            return torch.zeros((), device=self.base_d.device)
+        return self.length_weight * length_penalty(torch.cat(outputs))
 
     @torch.no_grad()
     def transform(self, base_vectors: np.ndarray, side: str = "document") -> np.ndarray:

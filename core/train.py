@@ -133,7 +133,8 @@ class Trainer:
             return LookupEncoder(len(corpus.query_nodes), corpus.n, c.dim, seed=c.seed, normalize=c.similarity == "cosine")
         if c.encoder == "adapter":
             return AdapterEncoder(self._query_base(), self.base.docs, c.head, c.hidden, c.shared_head, seed=c.seed,
-                                  base_weight=c.base_weight, normalize=c.similarity == "cosine")
+                                  base_weight=c.base_weight, normalize=c.similarity == "cosine",
+                                  length_weight=c.length_weight)
         if c.encoder == "memory":
             return self._make_memory()
         from core.embeddings import load_model
@@ -241,6 +242,8 @@ class Trainer:
                     break
                 self.encoder.train()
                 loss = objective.loss(phase)
+                if hasattr(self.encoder, "regularizer"):  # e.g. an adapter's head-length penalty
+                    loss = loss + self.encoder.regularizer()
                 optimizer.zero_grad()
                 loss.backward()
                 optimizer.step()

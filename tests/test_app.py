@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -286,10 +287,10 @@ def test_hierarchy_page_browses_searches_and_discovers(app):
     assert metric(app, "Nodes") == "156"
 
 
-def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_align_page(app):
+def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_align_page(app, workspace):
     """The document-side corpus shape end to end in the app: a file with query and text columns only (no ids, no
     hierarchy), a tree discovered on the Hierarchy page, then HCE (adapter) trained on it from the Align page to the
-    end with a held-out share of its own."""
+    end with a held-out share and a base weight of its own."""
     from core.evaluate import heldout_mask
 
     topics = {"space": "rocket orbit launch nasa shuttle moon", "cars": "engine wheel brake dealer sedan tyre",
@@ -319,6 +320,7 @@ def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_alig
     app.number_input(key="align_steps_adapter").set_value(20).run()
     app.number_input(key="align_eval_every").set_value(10).run()
     app.number_input(key="align_heldout").set_value(0.1).run()
+    app.number_input(key="align_base_weight").set_value(1.0).run()
     app.button(key="align_start").click().run()
     deadline = time.time() + 120
     while "Result on held-out queries" not in [s.value for s in app.subheader] and time.time() < deadline:
@@ -332,3 +334,5 @@ def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_alig
     app.switch_page("pages/runs.py").run()
     table = app.dataframe[0].value
     assert len(table) == 1 and table.iloc[0]["method"] == "hce" and table.iloc[0]["state"] == "complete"
+    configs = [json.loads(p.read_text()) for p in (workspace / "runs").glob("*/config.json")]
+    assert [c["align"]["base_weight"] for c in configs] == [1.0]  # the base weight asked for reached the run

@@ -244,3 +244,15 @@ def test_heal_level_labels_drop_own_ids_and_repeated_groupings():
     assert coarse == ["a", "a", "b", "b", "c", "c"]
     fine = labels[rows, 1]
     assert fine[4] != fine[5] and fine[0] == fine[1]
+
+
+def test_length_penalty_hand_worked_and_zero_on_unit_rows():
+    from core.losses import length_penalty
+
+    v = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.6, 0.8]])  # squared lengths 1, 4, 1
+    assert length_penalty(v).item() == pytest.approx((0 + 9 + 0) / 3)
+    assert length_penalty(F.normalize(torch.randn(5, 3), dim=-1)).item() == pytest.approx(0, abs=1e-10)
+    # its gradient pulls a long row back towards unit length
+    x = torch.tensor([[2.0, 0.0]], requires_grad=True)
+    length_penalty(x).backward()
+    assert x.grad[0, 0] > 0 and x.grad[0, 1] == 0

@@ -325,3 +325,36 @@ def test_hce_adapter_with_a_base_weight_trains():
     result = align(PLANTED, AlignConfig(method="hce", encoder="adapter", base_weight=1.0, steps=5, eval_every=5), base)
     assert result.docs.shape == (PLANTED.n, 2 * base[1].shape[1])
     assert [e["step"] for e in result.history] == [0, 5]
+
+
+def test_the_length_penalty_keeps_an_adapter_head_near_unit_length_and_the_export_exact(tmp_path, minilm_base):
+    """With a base weight, a free head grows its outputs and drowns the base part; the penalty holds |head(x)| near 1.
+    A dot-similarity adapter (free lengths) is not penalised: its base term is exact."""
+    import torch
+
+    def head_lengths(length_weight: float) -> tuple[np.ndarray, object]:
+        config = AlignConfig(method="flat", encoder="adapter", base_weight=1.0, length_weight=length_weight, steps=60,
+                             lr=1e-2, batch_size=16, eval_every=60)
+        result = run_alignment(TREE, config, tmp_path / f"run{length_weight}", minilm_base)
+        with torch.no_grad():
+            heads = result.encoder.doc_head(torch.as_tensor(minilm_base.docs))
+        return heads.norm(dim=-1).numpy(), result
+
+    free, _ = head_lengths(0.0)
+    held, result = head_lengths(1.0)
+    assert np.abs(held - 1).mean() < 0.5 * np.abs(free - 1).mean()
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(tmp_path / "run1.0" / "model"), device="cpu")
+    assert np.allclose(model.encode(list(TREE.texts)), result.docs, atol=1e-5)
+
+    from core.encoders import AdapterEncoder
+
+    for normalize, penalised in [(True, True), (False, False)]:
+        encoder = AdapterEncoder(*minilm_base, base_weight=1.0, normalize=normalize, length_weight=1.0)
+        with torch.no_grad():
+            encoder.query_head.down.bias.add_(1.0)  # |head(x)| far from 1
+        encoder.train()
+        encoder.queries(torch.arange(3))
+        assert (encoder.regularizer().item() > 0) == penalised
+        assert encoder.regularizer().item() == 0  # each step's outputs count once

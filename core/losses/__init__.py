@@ -5,6 +5,7 @@
 - heal: level-weighted supervised contrastive (HEAL)
 - hce: sibling softmax down a tree (Hierarchical Corpus Encoder)
 - memory: the memory method's code and link losses
+- length: a penalty keeping an adapter head's outputs near unit length (so a base weight keeps its share)
 
 Every loss turns vectors into logits the same way: similarity / temperature (core/losses/similarity.py).
 """
@@ -13,7 +14,8 @@ from core.losses.flat import flat_info_nce
 from core.losses.hce import hce_loss
 from core.losses.heal import heal_loss, heal_weights, supcon_loss
 from core.losses.hr import hr_sampled_softmax_loss, hr_softmax_loss
+from core.losses.length import length_penalty
 from core.losses.memory import code_loss, link_loss
 from core.losses.similarity import similarity_logits
 
-__all__ = ["code_loss", "link_loss", "flat_info_nce", "hce_loss", "heal_loss", "heal_weights", "hr_sampled_softmax_loss", "hr_softmax_loss", "similarity_logits", "supcon_loss"]
+__all__ = ["code_loss", "link_loss", "flat_info_nce", "hce_loss", "heal_loss", "heal_weights", "hr_sampled_softmax_loss", "hr_softmax_loss", "length_penalty", "similarity_logits", "supcon_loss"]
