@@ -146,6 +146,10 @@ def _positive(x) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x > 0
 
 
+def _non_negative(x) -> bool:
+    return isinstance(x, int | float) and math.isfinite(x) and x >= 0
+
+
 def _fraction(x) -> bool:
     return isinstance(x, int | float) and 0 <= x < 1
 
@@ -191,10 +195,8 @@ _CONSTRAINTS = {
     "far_lr_factor": _POSITIVE,
     "far_temperature": _POSITIVE,
     "link_temperature": _POSITIVE,
-    "base_weight": (lambda x: isinstance(x, int | float) and math.isfinite(x) and x >= 0, "a number >= 0",
-                    "give 0 for none, or a positive weight"),
-    "length_weight": (lambda x: isinstance(x, int | float) and math.isfinite(x) and x >= 0, "a number >= 0",
-                      "give 0 for none, or a positive weight, e.g. 1"),
+    "base_weight": (_non_negative, "a number >= 0", "give 0 for none, or a positive weight"),
+    "length_weight": (_non_negative, "a number >= 0", "give 0 for none, or a positive weight, e.g. 1"),
     "self_pair_weight": (_fraction, "a number in [0, 1)", "give a share between 0 and 1"),
     "validation_fraction": (lambda x: isinstance(x, int | float) and 0 < x < 1, "a number in (0, 1)",
                             "give a share between 0 and 1, e.g. 0.1"),
