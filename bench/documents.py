@@ -13,13 +13,17 @@ Tables:
   at every gold level (precision@10 of a post's nearest test posts sharing its label, kNN macro-F1), and Subject-line
   queries against the test posts (MRR and nDCG@10, relevant = posts of the query's newsgroup). Rows: zero-shot, flat
   (SupCon on the newsgroup alone), and HEAL with each level weighting on the gold tree and on a discovered one;
-- heal also has a reference row with no training loop: LDA (linear discriminant analysis) fitted on the train posts'
-  newsgroups, the projection a sceptic would try first;
+- heal also has reference rows with no training loop: LDA (linear discriminant analysis) fitted on the train posts'
+  newsgroups, the projection a sceptic would try first, and for the queries BM25 alone and fused with zero-shot
+  MiniLM;
 - hce: Subject line -> post body retrieval (train on train posts, retrieve among test posts): recall@1/5/10/20/100
   for zero-shot, flat InfoNCE, HR and HCE (adapters), flat and HCE with ICT pseudo-queries (a span cut from a
-  post's body stands in for a missing subject), and HCE co-trained (its tree rebuilt as the vectors move);
+  post's body stands in for a missing subject), and HCE co-trained (its tree rebuilt as the vectors move); the
+  lexical references a sceptic raises come with them: BM25 alone, and every row fused with BM25 (reciprocal-rank
+  fusion), so a trained row has to beat the hybrid of zero-shot and BM25, not only zero-shot;
   `hce --encoder finetune --train 1000 --test 1000 --steps 60` finetunes the whole model instead (zero-shot, flat,
-  HCE; about 40 minutes on 2 cores).
+  HCE; about 40 minutes on 2 cores), and `heal --encoder finetune --train 1000 --test 1000 --steps 60 --weights
+  uniform` does the same for the HEAL table (zero-shot, references, flat, HEAL; about 23 minutes).
 
 Needs ../shared/data/20news-bydate.tar.gz (benchmarks only; the data is never copied into the project).
 """
@@ -65,6 +69,13 @@ def query_scores(query_vectors: np.ndarray, doc_vectors: np.ndarray, query_group
                  doc_group: np.ndarray, k: int = 10) -> tuple[float, float]:
     """MRR@k and nDCG@k (binary relevance: a document of the query's group) of queries against documents."""
     _, hits = search(build_index(doc_vectors), query_vectors, k)
+    return ranking_scores(hits, query_group, doc_group, k)
+
+
+def ranking_scores(rankings: np.ndarray, query_group: np.ndarray, doc_group: np.ndarray,
+                   k: int = 10) -> tuple[float, float]:
+    """MRR@k and nDCG@k of rankings (Q, >= k) of document positions; relevant = a document of the query's group."""
+    hits = rankings[:, :k]
     relevant = doc_group[hits] == query_group[:, None]  # (Q, k)
     first = np.where(relevant.any(axis=1), relevant.argmax(axis=1) + 1, np.inf)
     mrr = float(np.mean(1.0 / first))
@@ -76,6 +87,7 @@ def query_scores(query_vectors: np.ndarray, doc_vectors: np.ndarray, query_group
 
 
 def heal(args) -> None:
+    finetune = args.encoder == "finetune"
     train = load_newsgroups("train", sample=args.train, seed=0, subjects=not args.no_train_subjects)
     test = load_newsgroups("test", sample=args.test, seed=1, subjects=True)
     cache = embedding_cache()
@@ -95,20 +107,35 @@ def heal(args) -> None:
         mrr, ndcg = query_scores(queries, docs, group[has_query], group)
         print(f"| {name} | " + " | ".join(cells) + f" | {mrr:.3f} | {ndcg:.3f} | {seconds:.0f} |{note}", flush=True)
 
-    print(f"HEAL and references: adapter on all-MiniLM-L6-v2 trained on {train.n_rows:,} 20 Newsgroups TRAIN posts "
+    mode = (f"the whole MiniLM finetuned, batch {args.batch_size}, learning rate {args.lr}" if finetune else
+            "adapter on all-MiniLM-L6-v2")
+    print(f"HEAL and references: {mode} trained on {train.n_rows:,} 20 Newsgroups TRAIN posts "
           f"(gold tree), scored on {len(test_rows):,} TEST posts (seeded sample; never trained on). Per gold level: "
           f"P@10 / kNN macro-F1 of a post's 10 nearest test posts. Queries: the {has_query.sum():,} test posts' Subject "
-          f"lines (replies dropped) against all test posts; relevant = same newsgroup. {args.steps} steps each, base "
-          f"weight {args.base_weight}, head-length penalty {args.length_weight}. " + (
+          f"lines (replies dropped) against all test posts; relevant = same newsgroup. {args.steps} steps each"
+          + ("" if finetune else f", base weight {args.base_weight}, head-length penalty {args.length_weight}") + ". " + (
               f"Batches mix the {len(train.query_nodes):,} train posts' Subject lines (each labelled with its post's "
               f"path, as HEAL's paper mixes generated questions with documents) and bodies; the checkpoint is chosen on "
               f"10% of the posts with a subject, whose subjects and bodies are never trained on"
               if train.queries is not None else
               "Batches hold bodies only; the checkpoint is chosen on a validation split (10%) of the train posts, "
-              "which is never trained on") + " (the test posts are the held-out set).\n")
+              "which is never trained on") + " (the test posts are the held-out set). BM25 rows rank the test posts "
+          "for the queries only (bm25s, English stopwords; fused: reciprocal-rank fusion of its 1,000 best with "
+          "zero-shot MiniLM's, k = 60).\n")
     print("| model | " + " | ".join(f"level {lvl} P@10 / F1" for lvl in range(LEVELS)) + " | MRR@10 | nDCG@10 | seconds |")
     print("|---|" + "---|" * (LEVELS + 3))
     row("zero-shot MiniLM", test_base, query_base, 0)
+    test_texts = [test.texts[i] for i in test_rows]
+    query_texts = [test.queries[i] for i in test_rows[has_query]]
+    t = time.perf_counter()
+    lexical = bm25_rankings(test_texts, query_texts, min(1000, len(test_texts)))
+    lexical_seconds = time.perf_counter() - t
+    _, dense = search(build_index(test_base), query_base, lexical.shape[1])
+    fused = rank_fusion([dense, lexical], len(test_texts))
+    for name, ranking, seconds in (("reference: BM25 alone (queries only)", lexical, lexical_seconds),
+                                   ("reference: zero-shot MiniLM + BM25, fused (queries only)", fused, lexical_seconds)):
+        mrr, ndcg = ranking_scores(ranking, group[has_query], group)
+        print(f"| {name} | " + " | ".join(["-"] * LEVELS) + f" | {mrr:.3f} | {ndcg:.3f} | {seconds:.0f} |", flush=True)
     train_rows = np.flatnonzero(train.is_row)
     train_base = cache.encode([train.texts[i] for i in train_rows])
     t = time.perf_counter()
@@ -120,35 +147,64 @@ def heal(args) -> None:
 
     row("reference: LDA on the newsgroups (linear, no training loop)", project(test_base), project(query_base),
         time.perf_counter() - t)
-    runs = [("flat: SupCon on the newsgroup only", flat_copy(train), {})]
+    tag = " (finetune)" if finetune else ""
+    runs = [("flat: SupCon on the newsgroup only" + tag, flat_copy(train), {})]
     for weights in args.weights.split(","):
-        runs.append((f"HEAL, gold tree, {weights} level weights", train, {"heal_weights": weights}))
-    from core.discovery import discover
+        runs.append((f"HEAL, gold tree, {weights} level weights" + tag, train, {"heal_weights": weights}))
+    if not finetune:  # discovered-tree rows only with adapters: on 2 cores a finetune row takes many minutes
+        from core.discovery import discover
 
-    found, _ = discover(train, "kmeans", vectors=train_base, levels=(7, 20))
-    for weights in args.weights.split(","):
-        runs.append((f"HEAL, discovered --levels 7,20 tree (no gold labels), {weights} weights", found,
-                     {"heal_weights": weights}))
+        found, _ = discover(train, "kmeans", vectors=train_base, levels=(7, 20))
+        for weights in args.weights.split(","):
+            runs.append((f"HEAL, discovered --levels 7,20 tree (no gold labels), {weights} weights", found,
+                         {"heal_weights": weights}))
+    encoding = ({"encoder": "finetune", "batch_size": args.batch_size, "lr": args.lr} if finetune else
+                {"encoder": "adapter", "base_weight": args.base_weight, "length_weight": args.length_weight})
     for name, corpus, options in runs:
         base = embed_corpus(corpus, None, cache)  # the posts are read back; only a tree's node names are encoded
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = align(corpus, AlignConfig(method="heal", encoder="adapter", steps=args.steps,
-                                               eval_every=max(args.steps // 5, 1), temperature=args.temperature,
-                                               base_weight=args.base_weight, length_weight=args.length_weight,
-                                               heldout_fraction=0.0, **options), base)
-        encoder = result.encoder
-        row(name, encoder.transform(test_base), encoder.transform(query_base, side="query"), time.perf_counter() - t,
-            f" best step {result.best_step}")
+            result = align(corpus, AlignConfig(method="heal", steps=args.steps, eval_every=max(args.steps // 5, 1),
+                                               temperature=args.temperature, heldout_fraction=0.0, **encoding,
+                                               **options), base)
+        seconds = time.perf_counter() - t
+        docs = aligned(result, test_texts, test_base, "document")
+        row(name, docs, aligned(result, query_texts, query_base, "query"), seconds, f" best step {result.best_step}")
 
 
 def recall_at(query_vectors: np.ndarray, doc_vectors: np.ndarray, targets: np.ndarray,
               ks=(1, 5, 10, 20, 100)) -> list[float]:
     """Recall@k of each query's own document (query i belongs to document targets[i]) among all documents."""
     _, hits = search(build_index(doc_vectors), query_vectors, max(ks))
-    own = hits == targets[:, None]
+    return recall_of_rankings(hits, targets, ks)
+
+
+def recall_of_rankings(rankings: np.ndarray, targets: np.ndarray, ks=(1, 5, 10, 20, 100)) -> list[float]:
+    """Recall@k of each query's own document in a ranking (Q, depth) of document positions."""
+    own = rankings == targets[:, None]
     return [float(own[:, :k].any(axis=1).mean()) for k in ks]
+
+
+def rank_fusion(rankings: list[np.ndarray], n_docs: int, depth: int = 100, k: int = 60) -> np.ndarray:
+    """Reciprocal-rank fusion (Cormack et al. 2009): a document scores the sum of 1 / (k + rank) over the rankings
+    (rank from 1) that hold it; the (Q, depth) best, ties to the lower position. The hybrid a sceptic tries first."""
+    scores = np.zeros((len(rankings[0]), n_docs))  # (Q, N)
+    for ranking in rankings:  # each (Q, R) of document positions, best first
+        rows = np.arange(len(ranking))[:, None]
+        np.add.at(scores, (rows, ranking), 1.0 / (k + 1 + np.arange(ranking.shape[1])))
+    return np.argsort(-scores, axis=1, kind="stable")[:, :depth]
+
+
+def bm25_rankings(doc_texts: list[str], query_texts: list[str], depth: int) -> np.ndarray:
+    """(Q, depth) BM25 rankings of the documents (bm25s: Lucene's BM25, English stopwords, no stemming)."""
+    import bm25s  # requirements-bench.txt
+
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(doc_texts, stopwords="en", show_progress=False), show_progress=False)
+    hits, _ = retriever.retrieve(bm25s.tokenize(query_texts, stopwords="en", show_progress=False), k=depth,
+                                 show_progress=False, n_threads=1)
+    return np.asarray(hits)
 
 
 def aligned(result, texts: list[str], base: np.ndarray, side: str) -> np.ndarray:
@@ -180,13 +236,25 @@ def hce(args) -> None:
           f"with a subject, each query retrieving its own body among all {len(rows):,} test bodies (replies included). "
           f"{mode[0].upper() + mode[1:]}, checkpoint chosen on the validation split (10%) of the train queries."
           + ("" if finetune else " ICT rows: a train post without a subject gets a cloze span of its own body (4-12 "
-             "words) as its query.") + "\n")
+             "words) as its query.") + " '+ BM25, fused' rows: the row's 1,000 nearest bodies and BM25's 1,000 best, "
+          "merged by reciprocal-rank fusion (k = 60), the hybrid a sceptic tries first.\n")
     print("| model | R@1 | R@5 | R@10 | R@20 | R@100 | seconds |\n|---|---|---|---|---|---|---|")
 
-    def row(name, q, d, seconds, note=""):
-        print(f"| {name} | " + " | ".join(f"{r:.3f}" for r in recall_at(q, d, asked)) + f" | {seconds:.0f} |{note}",
-              flush=True)
+    depth = min(1000, len(doc_texts))  # each ranking fused holds this many documents
+    t = time.perf_counter()
+    lexical = bm25_rankings(doc_texts, query_texts, depth)
+    lexical_seconds = time.perf_counter() - t
 
+    def line(name, recalls, seconds, note=""):
+        print(f"| {name} | " + " | ".join(f"{r:.3f}" for r in recalls) + f" | {seconds:.0f} |{note}", flush=True)
+
+    def row(name, q, d, seconds, note=""):
+        line(name, recall_at(q, d, asked), seconds, note)
+        _, dense = search(build_index(d), q, depth)
+        line(f"{name} + BM25, fused", recall_of_rankings(rank_fusion([dense, lexical], len(doc_texts)), asked),
+             seconds + lexical_seconds)
+
+    line("reference: BM25 alone (bm25s, English stopwords)", recall_of_rankings(lexical, asked), lexical_seconds)
     row("zero-shot MiniLM", queries, docs, 0)
     cloze = with_pseudo_queries(train, seed=0)  # ICT: a post without a subject gets a span of its body as its query
     label = "finetune" if finetune else "adapter"
@@ -217,9 +285,9 @@ def main() -> None:
     parser.add_argument("--test", type=int, default=7532, help="heal, hce: test posts (seeded sample; all 7,532)")
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--encoder", choices=["adapter", "finetune"], default="adapter",
-                        help="hce: adapter heads on the cached base vectors, or the whole model finetuned (slow on CPU)")
-    parser.add_argument("--batch-size", type=int, default=32, help="hce --encoder finetune: queries per step")
-    parser.add_argument("--lr", type=float, default=2e-5, help="hce --encoder finetune: learning rate")
+                        help="heal, hce: adapter heads on the cached base vectors, or the whole model finetuned (slow on CPU)")
+    parser.add_argument("--batch-size", type=int, default=32, help="--encoder finetune: queries (hce) or posts (heal) per step")
+    parser.add_argument("--lr", type=float, default=2e-5, help="--encoder finetune: learning rate")
     parser.add_argument("--temperature", type=float, default=0.07)
     parser.add_argument("--base-weight", type=float, default=1.0,
                         help="heal, hce: weight of the base model's cosine kept in every score (0 = the head alone)")
