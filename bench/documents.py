@@ -22,7 +22,7 @@ Tables:
   lexical references a sceptic raises come with them: BM25 alone, and every row fused with BM25 (reciprocal-rank
   fusion), so a trained row has to beat the hybrid of zero-shot and BM25, not only zero-shot;
   `hce --encoder finetune --train 1000 --test 1000 --steps 60` finetunes the whole model instead (zero-shot, flat,
-  HCE; about 40 minutes on 2 cores), and `heal --encoder finetune --train 1000 --test 1000 --steps 60 --weights
+  HCE; about 18 minutes on 2 cores), and `heal --encoder finetune --train 1000 --test 1000 --steps 60 --weights
   uniform` does the same for the HEAL table (zero-shot, references, flat, HEAL; about 23 minutes).
 
 Needs ../shared/data/20news-bydate.tar.gz (benchmarks only; the data is never copied into the project).
