@@ -338,16 +338,27 @@ def base_vectors(name: str, _run: RunFolder):
     return embed_corpus(_run.corpus, config.model, embedding_cache(), clauses=config.uses_clauses)
 
 
-@st.cache_resource(show_spinner="Loading all-MiniLM-L6-v2…")
-def _base_model():
+@st.cache_resource(show_spinner="Indexing the run's documents for BM25…", max_entries=4)
+def bm25_index(name: str, _run: RunFolder):
+    """The run's documents in a BM25 index (the lexical references of Retrieve), built once per run."""
+    from core.lexical import bm25_index as build
+
+    return build(list(_run.corpus.texts))
+
+
+@st.cache_resource(show_spinner="Loading the base model…", max_entries=2)
+def _base_model(model: str | None):
     from core.embeddings import load_model
 
-    return load_model(None, "cpu")
+    return load_model(model, "cpu")
 
 
-def encode_base(texts: list[str]) -> np.ndarray:
-    """Zero-shot unit vectors of new texts (a typed query)."""
-    return np.asarray(_base_model().encode(texts, normalize_embeddings=True), dtype=np.float32)
+def encode_base(texts: list[str], model: str | None = None) -> np.ndarray:
+    """Zero-shot unit vectors of new texts (a typed query) by the run's base model (default all-MiniLM-L6-v2), the
+    model its corpus vectors came from."""
+    if model and model.startswith("gaussian"):
+        model = None  # a constructive reference embedding has no text encoder
+    return np.asarray(_base_model(model).encode(texts, normalize_embeddings=True), dtype=np.float32)
 
 
 @st.cache_data(show_spinner="Zipping the embeddings…", max_entries=4)

@@ -48,6 +48,7 @@ from core.corpus import corpus_from_frame
 from core.corpus_embeddings import embed_corpus
 from core.evaluate import EvalConfig, level_metrics
 from core.index import build_index, search
+from core.lexical import bm25_ranking, rank_fusion
 from core.pseudo_queries import with_pseudo_queries
 from core.train import AlignConfig, align
 from core.workspace import embedding_cache
@@ -74,9 +75,10 @@ def query_scores(query_vectors: np.ndarray, doc_vectors: np.ndarray, query_group
 
 def ranking_scores(rankings: np.ndarray, query_group: np.ndarray, doc_group: np.ndarray,
                    k: int = 10) -> tuple[float, float]:
-    """MRR@k and nDCG@k of rankings (Q, >= k) of document positions; relevant = a document of the query's group."""
+    """MRR@k and nDCG@k of rankings (Q, >= k) of document positions (-1 = none); relevant = a document of the query's
+    group."""
     hits = rankings[:, :k]
-    relevant = doc_group[hits] == query_group[:, None]  # (Q, k)
+    relevant = (doc_group[hits] == query_group[:, None]) & (hits >= 0)  # (Q, k)
     first = np.where(relevant.any(axis=1), relevant.argmax(axis=1) + 1, np.inf)
     mrr = float(np.mean(1.0 / first))
     discount = 1.0 / np.log2(np.arange(2, k + 2))
@@ -120,15 +122,15 @@ def heal(args) -> None:
               if train.queries is not None else
               "Batches hold bodies only; the checkpoint is chosen on a validation split (10%) of the train posts, "
               "which is never trained on") + " (the test posts are the held-out set). BM25 rows rank the test posts "
-          "for the queries only (bm25s, English stopwords; fused: reciprocal-rank fusion of its 1,000 best with "
-          "zero-shot MiniLM's, k = 60).\n")
+          "for the queries only (bm25s, English stopwords; fused: reciprocal-rank fusion of its up to 1,000 best with "
+          "zero-shot MiniLM's 1,000, k = 60; BM25 ranks only documents sharing a word with the query).\n")
     print("| model | " + " | ".join(f"level {lvl} P@10 / F1" for lvl in range(LEVELS)) + " | MRR@10 | nDCG@10 | seconds |")
     print("|---|" + "---|" * (LEVELS + 3))
     row("zero-shot MiniLM", test_base, query_base, 0)
     test_texts = [test.texts[i] for i in test_rows]
     query_texts = [test.queries[i] for i in test_rows[has_query]]
     t = time.perf_counter()
-    lexical = bm25_rankings(test_texts, query_texts, min(1000, len(test_texts)))
+    lexical = bm25_ranking(test_texts, query_texts, min(1000, len(test_texts)))
     lexical_seconds = time.perf_counter() - t
     _, dense = search(build_index(test_base), query_base, lexical.shape[1])
     fused = rank_fusion([dense, lexical], len(test_texts))
@@ -186,27 +188,6 @@ def recall_of_rankings(rankings: np.ndarray, targets: np.ndarray, ks=(1, 5, 10, 
     return [float(own[:, :k].any(axis=1).mean()) for k in ks]
 
 
-def rank_fusion(rankings: list[np.ndarray], n_docs: int, depth: int = 100, k: int = 60) -> np.ndarray:
-    """Reciprocal-rank fusion (Cormack et al. 2009): a document scores the sum of 1 / (k + rank) over the rankings
-    (rank from 1) that hold it; the (Q, depth) best, ties to the lower position. The hybrid a sceptic tries first."""
-    scores = np.zeros((len(rankings[0]), n_docs))  # (Q, N)
-    for ranking in rankings:  # each (Q, R) of document positions, best first
-        rows = np.arange(len(ranking))[:, None]
-        np.add.at(scores, (rows, ranking), 1.0 / (k + 1 + np.arange(ranking.shape[1])))
-    return np.argsort(-scores, axis=1, kind="stable")[:, :depth]
-
-
-def bm25_rankings(doc_texts: list[str], query_texts: list[str], depth: int) -> np.ndarray:
-    """(Q, depth) BM25 rankings of the documents (bm25s: Lucene's BM25, English stopwords, no stemming)."""
-    import bm25s  # requirements-bench.txt
-
-    retriever = bm25s.BM25()
-    retriever.index(bm25s.tokenize(doc_texts, stopwords="en", show_progress=False), show_progress=False)
-    hits, _ = retriever.retrieve(bm25s.tokenize(query_texts, stopwords="en", show_progress=False), k=depth,
-                                 show_progress=False, n_threads=1)
-    return np.asarray(hits)
-
-
 def aligned(result, texts: list[str], base: np.ndarray, side: str) -> np.ndarray:
     """Vectors of unseen texts from a run: an adapter transforms their base vectors, a finetuned model encodes them."""
     encoder = result.encoder
@@ -236,13 +217,13 @@ def hce(args) -> None:
           f"with a subject, each query retrieving its own body among all {len(rows):,} test bodies (replies included). "
           f"{mode[0].upper() + mode[1:]}, checkpoint chosen on the validation split (10%) of the train queries."
           + ("" if finetune else " ICT rows: a train post without a subject gets a cloze span of its own body (4-12 "
-             "words) as its query.") + " '+ BM25, fused' rows: the row's 1,000 nearest bodies and BM25's 1,000 best, "
-          "merged by reciprocal-rank fusion (k = 60), the hybrid a sceptic tries first.\n")
+             "words) as its query.") + " '+ BM25, fused' rows: the row's 1,000 nearest bodies and BM25's up to 1,000 "
+          "best (it ranks only bodies sharing a word with the subject), merged by reciprocal-rank fusion (k = 60), the hybrid a sceptic tries first.\n")
     print("| model | R@1 | R@5 | R@10 | R@20 | R@100 | seconds |\n|---|---|---|---|---|---|---|")
 
     depth = min(1000, len(doc_texts))  # each ranking fused holds this many documents
     t = time.perf_counter()
-    lexical = bm25_rankings(doc_texts, query_texts, depth)
+    lexical = bm25_ranking(doc_texts, query_texts, depth)
     lexical_seconds = time.perf_counter() - t
 
     def line(name, recalls, seconds, note=""):

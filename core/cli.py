@@ -136,11 +136,14 @@ def format_comparison(columns: dict[str, dict]) -> str:
 
 def verdict_lines(summary: dict) -> list[str]:
     """One plain sentence per comparison of a run's held-out recall."""
+    from core.reference import REFERENCE_NAMES
+
     out = []
     for key, verdict in summary.items():
         if not key.startswith("heldout_vs_"):
             continue
-        name = key.removeprefix("heldout_vs_").replace("_", " ")
+        name = key.removeprefix("heldout_vs_")
+        name = f"the {REFERENCE_NAMES[name]} reference" if name in REFERENCE_NAMES else name.replace("_", " ")
         if verdict["everywhere"]:
             out.append(f"held-out: at or above {name} at every distance (overall {verdict['overall_gain']:+.1%})")
         else:
@@ -223,9 +226,9 @@ def cmd_align(args) -> int:
           + (" (lookup tables: held-out queries are untrained, so validation is in-sample)" if split["validation_in_sample"] else ""))
     split_key = "all queries (in-sample)" if split["validation_in_sample"] else "held-out queries"
     columns = {"zero-shot" if config.encoder != "lookup" else "before": metrics["before"], "after": metrics["after"]}
-    for name in ("reference", "reference_clauses"):
-        if name in metrics:
-            columns["link-and-walk" + (" (clauses)" if name.endswith("clauses") else "")] = metrics[name]
+    from core.reference import REFERENCE_NAMES
+
+    columns.update({name: metrics[key] for key, name in REFERENCE_NAMES.items() if key in metrics})
     pick = (lambda m: m) if split["validation_in_sample"] else (lambda m: m["heldout"])
     print(f"recall by distance, {split_key}:")
     print(format_comparison({k: pick(v) for k, v in columns.items()}))

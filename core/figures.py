@@ -8,6 +8,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from core.corpus import PATH_SEP, Corpus
+from core.reference import REFERENCE_NAMES
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,10 @@ def recall_by_distance_figure(curves: dict[str, dict], title: str = "Recall by d
 
 DISTANCE_AXIS = "distance: hops from the query's node up to a relevant document (0 = the node itself)"
 BEFORE, REFERENCE, BEST, HISTORY = "#7f7f7f", "#222222", "#1f77b4", "rgba(31, 119, 180, 0.16)"
-BASELINE_NAMES = {"before": "before: zero-shot", "reference": "reference: link-and-walk",
-                  "reference_clauses": "reference: link-and-walk via clauses"}
+BASELINE_NAMES = {"before": "before: zero-shot", **{k: f"reference: {name}" for k, name in REFERENCE_NAMES.items()}}
+# each reference its own dash, all in the reference colour, so any one of them reads as "a reference"
+REFERENCE_DASH = {"reference": "dash", "reference_clauses": "dot", "reference_bm25": "dashdot",
+                  "reference_hybrid": "longdash", "reference_hybrid_walk": "longdashdot"}
 
 
 def _curve(metrics: dict) -> tuple[list[int], list[float]]:
@@ -176,7 +179,7 @@ def training_figure(evals: list[dict], title: str | None = None, baselines: dict
     for key, metrics in lines.items():
         xs, ys = _curve(metrics)
         style = dict(color=BEFORE, width=4) if key == "before" else \
-            dict(color=REFERENCE, width=3, dash="dash" if key == "reference" else "dot")
+            dict(color=REFERENCE, width=3, dash=REFERENCE_DASH.get(key, "dash"))
         fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines+markers", line=style, marker=dict(size=7),
                                  name=f"{BASELINE_NAMES[key]} ({metrics['recall_overall']:.1%} overall)",
                                  hovertemplate="distance %{x}: %{y:.1%}<extra>" + BASELINE_NAMES[key] + "</extra>"))
@@ -207,11 +210,13 @@ def progress_figure(evals: list[dict], baselines: dict | None = None) -> go.Figu
     """Overall validation recall step by step, with the zero-shot and reference levels as flat lines and the best
     checkpoint (the model that is kept) starred."""
     fig = go.Figure()
-    for key, metrics in (baselines or {}).items():
-        if key in BASELINE_NAMES and isinstance(metrics, dict):
-            fig.add_hline(y=metrics["recall_overall"], line=dict(color=BEFORE if key == "before" else REFERENCE,
-                                                                 dash="solid" if key == "before" else "dash", width=2),
-                          annotation_text=BASELINE_NAMES[key], annotation_position="top left")
+    shown = [(k, m) for k, m in (baselines or {}).items() if k in BASELINE_NAMES and isinstance(m, dict)]
+    corners = ("top left", "top right", "bottom left", "bottom right")  # labels of close levels must not overlap
+    for i, (key, metrics) in enumerate(shown):
+        fig.add_hline(y=metrics["recall_overall"], line=dict(color=BEFORE if key == "before" else REFERENCE,
+                                                             dash="solid" if key == "before" else
+                                                             REFERENCE_DASH.get(key, "dash"), width=2),
+                      annotation_text=BASELINE_NAMES[key], annotation_position=corners[i % len(corners)])
     if evals:
         steps = [e["step"] for e in evals]
         overall = [_eval_metrics(e)["recall_overall"] for e in evals]

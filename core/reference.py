@@ -7,6 +7,10 @@ encoder does not have; an aligned dual encoder that cannot match it has not lear
 The link is the node of the nearest key: by default the nearest document; with clause keys (core/node_keys.py), the
 nearest document or clause, which is what the memory method links through. Both are reported where a run uses clauses,
 so the reference never lacks a linking aid the method has.
+
+Where queries are texts of their own (a `query` column), lexical references join it (core/lexical.py): BM25, BM25
+fused with the zero-shot encoder (the hybrid a sceptic tries first on a query -> document task), and link-and-walk
+linking through that hybrid instead of the zero-shot encoder alone.
 """
 
 from __future__ import annotations
@@ -17,6 +21,16 @@ from core.corpus import Corpus
 from core.evaluate import EvalConfig, heldout_mask, retrieval_metrics
 from core.hierarchy import Ancestors
 from core.index import build_index, search
+from core.lexical import FUSION_DEPTH, bm25_ranking, rank_fusion
+
+# every reference a run is scored against: metrics.json key -> the name people read
+REFERENCE_NAMES = {
+    "reference": "link-and-walk",
+    "reference_clauses": "link-and-walk via clauses",
+    "reference_bm25": "BM25",
+    "reference_hybrid": "BM25 + zero-shot hybrid",
+    "reference_hybrid_walk": "link-and-walk via the hybrid",
+}
 
 
 def link_and_walk(ancestors: Ancestors, linked: np.ndarray, neighbours: np.ndarray, width: int) -> np.ndarray:
@@ -73,8 +87,36 @@ def reference_ranking(
     return link_and_walk(corpus.hierarchy.ancestors, linked, neighbours, width)
 
 
+def lexical_rankings(corpus: Corpus, base_queries: np.ndarray, base_docs: np.ndarray,
+                     width: int | None = None) -> dict[str, np.ndarray]:
+    """{'reference_bm25', 'reference_hybrid', 'reference_hybrid_walk'}: (m, width) rankings of every query by BM25
+    over the nodes' texts, by reciprocal-rank fusion of BM25 with the zero-shot vectors, and by link-and-walk linking
+    through that hybrid (its first hit, then that node's ancestors, then the rest of the hybrid's list); empty when the
+    queries are the documents' own texts (no query column), where word overlap finds the query's own node trivially."""
+    if corpus.queries is None:
+        return {}
+    nodes = corpus.query_nodes
+    if width is None:
+        width = int(max(corpus.hierarchy.ancestors.sizes()[nodes].max(initial=1), 100))
+    width = min(width, corpus.n)
+    depth = min(max(width, FUSION_DEPTH), corpus.n)  # each ranking fused holds this many documents
+    lexical = bm25_ranking(list(corpus.texts), corpus.query_texts(), depth)
+    _, dense = search(build_index(base_docs), base_queries, depth)
+    return lexical_references(corpus.hierarchy.ancestors, lexical, dense, width)
+
+
+def lexical_references(ancestors: Ancestors, lexical: np.ndarray, dense: np.ndarray, width: int) -> dict[str, np.ndarray]:
+    """The three lexical references' (m, width) rankings from a BM25 ranking and a zero-shot one (each (m, depth)
+    document ids, best first, -1 = none): BM25 itself, their reciprocal-rank fusion, and link-and-walk linking
+    through the fusion's first hit (never -1 while the zero-shot list is full)."""
+    hybrid = rank_fusion([dense, lexical], len(ancestors.ptr) - 1, max(width, lexical.shape[1]))
+    walk = link_and_walk(ancestors, hybrid[:, 0], hybrid, width)
+    return {"reference_bm25": lexical[:, :width], "reference_hybrid": hybrid[:, :width],
+            "reference_hybrid_walk": walk}
+
+
 def reference_metrics(corpus: Corpus, ranking: np.ndarray, config: EvalConfig | None = None) -> dict:
-    """The metrics of a link-and-walk ranking, with the same keys (and `heldout`) as evaluate_embeddings."""
+    """The metrics of a reference's ranking, with the same keys (and `heldout`) as evaluate_embeddings."""
     config = config or EvalConfig()
     nodes = corpus.query_nodes
     held = heldout_mask(len(nodes), config.heldout_fraction, config.seed)

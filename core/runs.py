@@ -4,7 +4,7 @@
     config.json     the resolved AlignConfig (every default filled in), the corpus name and hash, the split sizes
     corpus.parquet  a snapshot of the corpus, so the run opens after a restart whatever happened to its source
     metrics.jsonl   one line per validation evaluation (appended as training goes)
-    metrics.json    before (zero-shot), after, reference (link-and-walk) and summary; each with evaluate's keys
+    metrics.json    before (zero-shot), after, each reference (core/reference.py) and summary; each with evaluate's keys
     queries.npy     aligned query vectors, one per corpus.query_nodes (ids in query_ids.json)
     docs.npy        aligned document vectors, one per node (ids in doc_ids.json)
     index.faiss     FAISS inner-product index over docs.npy
@@ -38,7 +38,7 @@ from core.errors import InputError
 from core.evaluate import EvalConfig, evaluate_embeddings, retrieval_metrics
 from core.export import export_encoder
 from core.index import build_index, search
-from core.reference import beats, reference_metrics, reference_ranking
+from core.reference import REFERENCE_NAMES, beats, lexical_rankings, reference_metrics, reference_ranking
 from core.train import AlignResult, Callback, Trainer, as_base_vectors, no_callback
 
 FINISHED = ("complete", "stopped")
@@ -223,11 +223,11 @@ class RunFolder:
             metrics = self.metrics or {}
         except BrokenRun as e:
             return {**row, "state": "broken", "problem": str(e)}
-        held = {k: (metrics.get(k) or {}).get("heldout", {}) for k in ("before", "after", "reference",
-                                                                        "reference_clauses")}
-        names = {"before": "held-out before", "after": "held-out after", "reference": "held-out reference",
-                 "reference_clauses": "held-out reference (clauses)"}
-        row.update({names[k]: v.get("recall_overall") for k, v in held.items()})
+        held = {k: (metrics.get(k) or {}).get("heldout", {}) for k in ("before", "after", *REFERENCE_NAMES)}
+        names = {"before": "held-out before", "after": "held-out after",
+                 **{k: f"held-out {name}" for k, name in REFERENCE_NAMES.items()}}
+        # a column per reference the run was scored against (the lexical ones only where queries are texts)
+        row.update({names[k]: v.get("recall_overall") for k, v in held.items() if v or k in ("before", "after")})
         row["held-out min before"] = held["before"].get("recall_min")
         row["held-out min after"] = held["after"].get("recall_min")
         summary = metrics.get("summary") or {}
@@ -351,14 +351,16 @@ def run_alignment(
 
 
 def reference_rankings(corpus: Corpus, base: BaseVectors | None, clauses: bool = False) -> dict[str, np.ndarray]:
-    """{'reference': link-and-walk over documents, 'reference_clauses': over documents and clauses (when asked and
-    available)}, each the (queries, width) ranking; empty for lookup runs, which have no base model to link with."""
+    """Each reference's (queries, width) ranking: 'reference' (link-and-walk over documents), 'reference_clauses'
+    (over documents and clauses, when asked and available), and for corpora with a query column 'reference_bm25' and
+    'reference_hybrid' (core/lexical.py); empty for lookup runs, which have no base model to link with."""
     if base is None:
         return {}
     out = {"reference": reference_ranking(corpus, base.queries, base.docs)}
     if clauses and base.clause_vectors is not None:
         out["reference_clauses"] = reference_ranking(corpus, base.queries, base.docs, base.clause_vectors,
                                                      base.clause_owner)
+    out.update(lexical_rankings(corpus, base.queries, base.docs, width=out["reference"].shape[1]))
     return out
 
 

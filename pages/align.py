@@ -1,5 +1,6 @@
 """Align: choose a method, train in the background, and read at a glance whether the run beat where it started and
-the link-and-walk reference."""
+every reference (link-and-walk; where queries are texts of their own, also BM25, the BM25 hybrid and link-and-walk
+through it)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import ui
 from core.config import ENCODERS, METHODS, RECIPES, AlignConfig
 from core.embeddings import pick_device
 from core.figures import headline_numbers, loss_figure, progress_figure, training_figure
+from core.reference import REFERENCE_NAMES
 from core.runs import BrokenRun, RunFolder
 
 st.title("Align")
@@ -100,9 +102,9 @@ def finished_summary(run: RunFolder) -> None:
     ui.render_headlines(headline_numbers(after, before))
     summary = metrics.get("summary", {})
     lines = []
-    for key, name in (("heldout_vs_zero_shot", "zero-shot MiniLM (before)"),
-                      ("heldout_vs_reference", "the link-and-walk reference"),
-                      ("heldout_vs_reference_clauses", "link-and-walk through the same clause keys")):
+    compared = {"heldout_vs_zero_shot": "zero-shot MiniLM (before)",
+                **{f"heldout_vs_{k}": f"the {name} reference" for k, name in REFERENCE_NAMES.items()}}
+    for key, name in compared.items():
         verdict = summary.get(key)
         if verdict is None:
             continue
@@ -114,7 +116,7 @@ def finished_summary(run: RunFolder) -> None:
             lines.append(f":material/cancel: **Behind {name} at distance {gaps}** "
                          f"(overall {verdict['overall_gain'] * 100:+.1f} pts).")
     st.markdown("\n\n".join(lines))
-    baselines = {k: metrics[k]["heldout"] for k in ("before", "reference", "reference_clauses") if metrics.get(k)}
+    baselines = {k: metrics[k]["heldout"] for k in ("before", *REFERENCE_NAMES) if metrics.get(k)}
     best = metrics.get("best_step", 0)
     final = [{"step": best, "best_step": best, "metrics": after}]
     st.plotly_chart(training_figure(final, baselines=baselines, queries="held-out"), width="stretch",
@@ -136,7 +138,9 @@ def live_view() -> None:
         job.stop.set()
     if job is None:
         st.info("Press **Start**: training runs in the background (this page can be left and reopened). The chart "
-                "then shows, live, how far the run is above where it started and above the link-and-walk reference.")
+                "then shows, live, how far the run is above where it started and above each reference (link-and-walk; "
+                "where queries are texts of their own, BM25, BM25 fused with zero-shot MiniLM, and link-and-walk "
+                "through that fusion too).")
         return
     snap = job.snapshot()
     status.markdown(f"Run `{job.folder.name}`: **{snap['state']}**")

@@ -1,5 +1,6 @@
-"""Retrieve: a query's top-k before (zero-shot MiniLM), after alignment, and by the link-and-walk reference, side by
-side, each hit with its distance from the query's node and its path."""
+"""Retrieve: a query's top-k before (zero-shot MiniLM), after alignment, and by a reference (link-and-walk; where
+queries are texts of their own, also BM25, the BM25 hybrid and link-and-walk through it), side by side, each hit with
+its distance from the query's node and its path."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import ui
 from core.evaluate import heldout_mask
 from core.figures import short_name
 from core.index import build_index, search
-from core.reference import reference_ranking
+from core.lexical import FUSION_DEPTH, bm25_search
+from core.reference import REFERENCE_NAMES, lexical_references, reference_ranking
 
 st.title("Retrieve")
 name, run, corpus = ui.pick_finished_run("retrieve_run", "query it")
@@ -27,6 +29,12 @@ picked = right.selectbox("or one of the corpus's queries", options, key="retriev
 typed = left.text_input("Query", key="retrieve_query", placeholder="type any text, or pick a query on the right")
 query = typed.strip() or picked
 k = st.slider("Top k", 1, 50, 10, key="retrieve_k")
+references = ["reference"] + (["reference_hybrid_walk", "reference_hybrid", "reference_bm25"]
+                              if corpus.queries is not None else [])
+reference = st.radio("Reference", references, format_func=REFERENCE_NAMES.get, horizontal=True,
+                     key="retrieve_reference", help="The simple method the run is measured against. Where queries "
+                     "are texts of their own, word overlap (BM25), its fusion with zero-shot MiniLM and "
+                     "link-and-walk through that fusion join link-and-walk.") if len(references) > 1 else "reference"
 if not query:
     st.stop()
 
@@ -72,11 +80,14 @@ def show(column, title: str, ids: np.ndarray | None, help_text: str) -> None:
         found = sum(1 for i in ids if i in distance)
         column.caption(f"found {found} of {ui.plural(len(distance), 'relevant document')} "
                        f"(the node and its ancestors) in the top {k}")
+    if not any(i >= 0 for i in ids):
+        column.caption("No hits: BM25 lists only documents that share a word with the query.")
+        return
     column.markdown(hit_lines(ids), help=None)
 
 
 base = ui.base_vectors(name, run)
-base_query = ui.encode_base([query])
+base_query = ui.encode_base([query], config.model)
 _, before_ids = search(build_index(base.docs), base_query, k)
 
 queries_after, docs_after = run.vectors()
@@ -88,7 +99,14 @@ if run.model_path is not None:
     _, after_ids = search(build_index(docs_after), after_query, k)
 elif node is not None:  # lookup tables: only the corpus's own queries have vectors
     _, after_ids = search(build_index(docs_after), queries_after[[positions[query]]], k)
-reference_ids = reference_ranking(corpus, base_query, base.docs, base.clause_vectors, base.clause_owner, width=k)[0]
+if reference == "reference":
+    reference_ids = reference_ranking(corpus, base_query, base.docs, base.clause_vectors, base.clause_owner,
+                                      width=k)[0]
+else:
+    depth = min(max(k, FUSION_DEPTH), corpus.n)
+    lexical = bm25_search(ui.bm25_index(name, run), corpus.n, [query], depth)
+    _, dense = search(build_index(base.docs), base_query, depth)
+    reference_ids = lexical_references(h.ancestors, lexical, dense, k)[reference][0]
 
 if node is not None:
     st.markdown(f"Query node **{md(short_name(corpus, node))}**: its {ui.plural(len(distance), 'relevant document')} "
@@ -103,8 +121,16 @@ show(cols[1], f"After ({config.method})", None if after_ids is None else after_i
      f"The aligned model of run {name}: nearest documents in its index.")
 if after_ids is None:
     cols[1].info("This run learned lookup tables: only the corpus's own queries have vectors. Pick one on the right.")
-show(cols[2], "Reference (link-and-walk)", reference_ids,
-     "Links the query to its nearest document" + (" or clause" if base.clause_vectors is not None else "") +
-     ", lists that node and its ancestors from the hierarchy, then zero-shot neighbours. It needs the hierarchy at "
-     "query time; an aligned dual encoder does not.")
+REFERENCE_HELP = {
+    "reference": "Links the query to its nearest document" + (" or clause" if base.clause_vectors is not None else "")
+                 + ", lists that node and its ancestors from the hierarchy, then zero-shot neighbours. It needs the "
+                 "hierarchy at query time; an aligned dual encoder does not.",
+    "reference_bm25": "Word overlap: BM25 over the documents' texts (English stopwords left out). Lists only "
+                      "documents that share a word with the query.",
+    "reference_hybrid": f"Zero-shot MiniLM's and BM25's top {FUSION_DEPTH} merged by reciprocal-rank fusion "
+                        "(k = 60): the hybrid a sceptic tries first, with no training at all.",
+    "reference_hybrid_walk": "Link-and-walk linking through the BM25 hybrid: its first hit, then that node's ancestors "
+                             "from the hierarchy, then the rest of the hybrid's list.",
+}
+show(cols[2], f"Reference ({REFERENCE_NAMES[reference]})", reference_ids, REFERENCE_HELP[reference])
 ui.next_step("pages/runs.py", "Next: Runs compares every run and has the downloads")

@@ -7,6 +7,7 @@ import streamlit as st
 
 import ui
 from core.figures import recall_by_distance_figure
+from core.reference import REFERENCE_NAMES
 from core.runs import FINISHED, BrokenRun
 from core.workspace import workspace_dir
 
@@ -23,7 +24,9 @@ config = {c: st.column_config.NumberColumn(c, format="%.1f%%") for c in PERCENT}
 config["held-out queries"] = st.column_config.NumberColumn("held-out queries", format="%d")
 config["beats zero-shot everywhere"] = st.column_config.CheckboxColumn("beats zero-shot everywhere")
 config["beats reference everywhere"] = st.column_config.CheckboxColumn(
-    "beats reference everywhere", help="At or above every link-and-walk reference at every distance (held-out)")
+    "beats reference everywhere", help="At or above every reference it was scored against (link-and-walk; where "
+    "queries are texts of their own, also BM25, the BM25 hybrid and link-and-walk through it) at every distance "
+    "(held-out)")
 st.caption("Recall on held-out queries only (never trained on, never used to pick the checkpoint): overall and the "
            "minimum over distances. Broken runs are listed with the reason.")
 st.dataframe(table, width="stretch", hide_index=True, key="runs_table", column_config=config)
@@ -43,7 +46,7 @@ for name in chosen:
         continue
     curves[f"{name}: after"] = metrics["after"]["heldout"]
     corpus = ui.run_folder(name).config.get("corpus", "")
-    for key, label in (("before", "zero-shot"), ("reference", "reference"), ("reference_clauses", "reference (clauses)")):
+    for key, label in {"before": "zero-shot", **REFERENCE_NAMES}.items():
         if metrics.get(key) and f"{corpus}: {label}" not in curves:
             curves[f"{corpus}: {label}"] = metrics[key]["heldout"]
 if curves:

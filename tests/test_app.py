@@ -8,6 +8,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.reference import REFERENCE_NAMES
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -331,8 +332,29 @@ def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_alig
     held = int(heldout_mask(60, 0.1, 0).sum())
     assert held < int(heldout_mask(60, 0.2, 0).sum())  # the share asked for, not the default
     assert any(c.value.startswith(f"{held} held-out queries") for c in app.caption), [c.value for c in app.caption]
+    # queries of their own: the run is scored next to the lexical references too, and the page says how it did
+    verdicts = " ".join(m.value for m in app.markdown)
+    for name in ("the link-and-walk reference", "the BM25 reference", "the BM25 + zero-shot hybrid reference",
+                 "the link-and-walk via the hybrid reference"):
+        assert f"{name} at" in verdicts, verdicts
     app.switch_page("pages/runs.py").run()
     table = app.dataframe[0].value
     assert len(table) == 1 and table.iloc[0]["method"] == "hce" and table.iloc[0]["state"] == "complete"
+    metrics = json.loads(next((workspace / "runs").glob("*/metrics.json")).read_text())
+    for key in ("reference_bm25", "reference_hybrid", "reference_hybrid_walk"):
+        shown = table.iloc[0][f"held-out {REFERENCE_NAMES[key]}"]  # in percent
+        assert shown == pytest.approx(metrics[key]["heldout"]["recall_overall"] * 100)
+    # Retrieve offers the lexical references for such a corpus: BM25 lists only posts sharing a word with the query
+    app.switch_page("pages/retrieve.py").run(timeout=60)
+    app.radio(key="retrieve_reference").set_value("reference_bm25").run(timeout=60)
+    app.text_input(key="retrieve_query").input("shuttle moon rocket").run(timeout=60)
+    assert not app.exception
+    assert "**Reference (BM25)**" in [m.value for m in app.markdown]
+    lists = [m.value for m in app.markdown if m.value.startswith("**1.**")]
+    hits = [line.split()[1] for line in lists[-1].split("\n\n")]  # a post's row number, or a topic's name
+    posts = [int(h) for h in hits if h.isdigit()]
+    assert len(hits) == 10 and len(posts) >= 5 and all(1 <= i <= 20 for i in posts), hits  # 1-20: the space posts
+    app.radio(key="retrieve_reference").set_value("reference_hybrid").run(timeout=60)
+    assert not app.exception and "**Reference (BM25 + zero-shot hybrid)**" in [m.value for m in app.markdown]
     configs = [json.loads(p.read_text()) for p in (workspace / "runs").glob("*/config.json")]
     assert [c["align"]["base_weight"] for c in configs] == [1.0]  # the base weight asked for reached the run

@@ -4,24 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.documents import rank_fusion, ranking_scores, recall_of_rankings
-
-
-def test_rank_fusion_sums_reciprocal_ranks_hand_worked():
-    dense = np.array([[0, 1, 2], [4, 3, 2]])  # (Q=2, R=3) document positions, best first
-    lexical = np.array([[2, 0, 3], [1, 0, 4]])
-    fused = rank_fusion([dense, lexical], n_docs=5, depth=4, k=60)
-    # query 0: doc 0 = 1/61 + 1/62, doc 2 = 1/63 + 1/61, doc 1 = 1/62, doc 3 = 1/63
-    assert fused[0].tolist() == [0, 2, 1, 3]
-    # query 1: doc 4 = 1/61 + 1/63 beats doc 1 = 1/61 (BM25's first alone) and doc 3 = 1/62; doc 0 = 1/62 ties doc 3
-    # and goes first by position
-    assert fused[1].tolist() == [4, 1, 0, 3]
-    assert fused.shape == (2, 4)
-
-
-def test_rank_fusion_of_one_ranking_keeps_it():
-    ranking = np.array([[3, 1, 4, 0, 2]])
-    assert rank_fusion([ranking], n_docs=5, depth=5).tolist() == ranking.tolist()
+from bench.documents import ranking_scores, recall_of_rankings
 
 
 def test_recall_of_rankings_counts_each_querys_own_document_hand_worked():
@@ -40,3 +23,10 @@ def test_ranking_scores_mrr_and_ndcg_hand_worked():
     first = (1 / np.log2(3) + 0.5) / (1 + 1 / np.log2(3))
     second = (1 + 1 / np.log2(3)) / (1 + 1 / np.log2(3) + 0.5)
     assert np.isclose(ndcg, (first + second) / 2)
+
+
+def test_ranking_scores_never_count_an_empty_slot_as_relevant():
+    doc_group = np.array(["a", "b", "a"])  # the last document is of group a: a -1 must not read it
+    rankings = np.array([[1, -1, -1]])
+    mrr, ndcg = ranking_scores(rankings, np.array(["a"]), doc_group, k=3)
+    assert mrr == 0.0 and ndcg == 0.0
