@@ -175,13 +175,6 @@ def heal(args) -> None:
         row(name, docs, aligned(result, query_texts, query_base, "query"), seconds, f" best step {result.best_step}")
 
 
-def recall_at(query_vectors: np.ndarray, doc_vectors: np.ndarray, targets: np.ndarray,
-              ks=(1, 5, 10, 20, 100)) -> list[float]:
-    """Recall@k of each query's own document (query i belongs to document targets[i]) among all documents."""
-    _, hits = search(build_index(doc_vectors), query_vectors, max(ks))
-    return recall_of_rankings(hits, targets, ks)
-
-
 def recall_of_rankings(rankings: np.ndarray, targets: np.ndarray, ks=(1, 5, 10, 20, 100)) -> list[float]:
     """Recall@k of each query's own document in a ranking (Q, depth) of document positions."""
     own = rankings == targets[:, None]
@@ -230,8 +223,8 @@ def hce(args) -> None:
         print(f"| {name} | " + " | ".join(f"{r:.3f}" for r in recalls) + f" | {seconds:.0f} |{note}", flush=True)
 
     def row(name, q, d, seconds, note=""):
-        line(name, recall_at(q, d, asked), seconds, note)
-        _, dense = search(build_index(d), q, depth)
+        _, dense = search(build_index(d), q, depth)  # one search serves the row and its fused twin
+        line(name, recall_of_rankings(dense, asked), seconds, note)
         line(f"{name} + BM25, fused", recall_of_rankings(rank_fusion([dense, lexical], len(doc_texts)), asked),
              seconds + lexical_seconds)
 

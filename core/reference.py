@@ -21,7 +21,7 @@ from core.corpus import Corpus
 from core.evaluate import EvalConfig, heldout_mask, retrieval_metrics
 from core.hierarchy import Ancestors
 from core.index import build_index, search
-from core.lexical import FUSION_DEPTH, bm25_ranking, rank_fusion
+from core.lexical import FUSION_DEPTH, bm25_index, bm25_search, rank_fusion
 
 # every reference a run is scored against: metrics.json key -> the name people read
 REFERENCE_NAMES = {
@@ -72,11 +72,7 @@ def reference_ranking(
     width: int | None = None,
 ) -> np.ndarray:
     """(m, width) link-and-walk rankings of every query; width defaults to what every metric needs."""
-    nodes = corpus.query_nodes
-    sizes = corpus.hierarchy.ancestors.sizes()
-    if width is None:
-        width = int(max(sizes[nodes].max(initial=1), 10, 100 if corpus.queries is not None else 0))
-    width = min(width, corpus.n)
+    width = min(reference_width(corpus) if width is None else width, corpus.n)
     _, neighbours = search(build_index(base_docs), base_queries, width)
     linked = neighbours[:, 0]
     if key_vectors is not None and len(key_vectors):
@@ -87,6 +83,13 @@ def reference_ranking(
     return link_and_walk(corpus.hierarchy.ancestors, linked, neighbours, width)
 
 
+def reference_width(corpus: Corpus) -> int:
+    """How many ranked documents every metric needs: the largest ancestor set, at least 10 (recall@10), and 100 where
+    queries are texts of their own (the query metrics read the top 100)."""
+    sizes = corpus.hierarchy.ancestors.sizes()[corpus.query_nodes]
+    return int(max(sizes.max(initial=1), 10, 100 if corpus.queries is not None else 0))
+
+
 def lexical_rankings(corpus: Corpus, base_queries: np.ndarray, base_docs: np.ndarray,
                      width: int | None = None) -> dict[str, np.ndarray]:
     """{'reference_bm25', 'reference_hybrid', 'reference_hybrid_walk'}: (m, width) rankings of every query by BM25
@@ -95,12 +98,17 @@ def lexical_rankings(corpus: Corpus, base_queries: np.ndarray, base_docs: np.nda
     queries are the documents' own texts (no query column), where word overlap finds the query's own node trivially."""
     if corpus.queries is None:
         return {}
-    nodes = corpus.query_nodes
-    if width is None:
-        width = int(max(corpus.hierarchy.ancestors.sizes()[nodes].max(initial=1), 100))
-    width = min(width, corpus.n)
-    depth = min(max(width, FUSION_DEPTH), corpus.n)  # each ranking fused holds this many documents
-    lexical = bm25_ranking(list(corpus.texts), corpus.query_texts(), depth)
+    width = min(reference_width(corpus) if width is None else width, corpus.n)
+    return search_lexical_references(corpus, bm25_index(corpus.texts), corpus.query_texts(), base_queries, base_docs,
+                                     width)
+
+
+def search_lexical_references(corpus: Corpus, index, query_texts: list[str], base_queries: np.ndarray,
+                              base_docs: np.ndarray, width: int) -> dict[str, np.ndarray]:
+    """lexical_references for any query texts (with their zero-shot vectors) against a BM25 index of the corpus's
+    texts (core/lexical.bm25_index): each ranking fused holds FUSION_DEPTH documents, or `width` if more."""
+    depth = min(max(width, FUSION_DEPTH), corpus.n)
+    lexical = bm25_search(index, corpus.n, query_texts, depth)
     _, dense = search(build_index(base_docs), base_queries, depth)
     return lexical_references(corpus.hierarchy.ancestors, lexical, dense, width)
 

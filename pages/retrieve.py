@@ -11,8 +11,8 @@ import ui
 from core.evaluate import heldout_mask
 from core.figures import short_name
 from core.index import build_index, search
-from core.lexical import FUSION_DEPTH, bm25_search
-from core.reference import REFERENCE_NAMES, lexical_references, reference_ranking
+from core.lexical import FUSION_DEPTH
+from core.reference import REFERENCE_NAMES, reference_ranking, search_lexical_references
 
 st.title("Retrieve")
 name, run, corpus = ui.pick_finished_run("retrieve_run", "query it")
@@ -103,10 +103,8 @@ if reference == "reference":
     reference_ids = reference_ranking(corpus, base_query, base.docs, base.clause_vectors, base.clause_owner,
                                       width=k)[0]
 else:
-    depth = min(max(k, FUSION_DEPTH), corpus.n)
-    lexical = bm25_search(ui.bm25_index(name, run), corpus.n, [query], depth)
-    _, dense = search(build_index(base.docs), base_query, depth)
-    reference_ids = lexical_references(h.ancestors, lexical, dense, k)[reference][0]
+    reference_ids = search_lexical_references(corpus, ui.bm25_index(name, run), [query], base_query, base.docs,
+                                              min(k, corpus.n))[reference][0]
 
 if node is not None:
     st.markdown(f"Query node **{md(short_name(corpus, node))}**: its {ui.plural(len(distance), 'relevant document')} "
