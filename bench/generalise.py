@@ -32,6 +32,7 @@ from core.workspace import embedding_cache
 ADAPTER_HR = dict(method="hr", encoder="adapter")  # its defaults: separate heads, free lengths, dot / 0.05
 LEVERS = [
     ("flat (in-batch InfoNCE), adapter", dict(method="flat", encoder="adapter")),
+    ("flat + base score (base_weight 1)", dict(method="flat", encoder="adapter", base_weight=1.0)),
     ("flat + zero-shot hard negatives", dict(method="flat", encoder="adapter", hard_negatives=10)),
     ("hr, adapter (separate heads, free lengths)", ADAPTER_HR),
     ("hr, adapter + documents as extra queries", {**ADAPTER_HR, "doc_queries": True}),
@@ -49,9 +50,14 @@ LEVERS = [
     ("memory: default + documents as extra queries", dict(method="memory", doc_queries=True)),
     ("memory: default with learned 64-d codes", dict(method="memory", dim=64)),
     ("memory: default, document keys only", dict(method="memory", memory_keys="documents")),
+    ("heal, adapter (the default: base weight 1)", dict(method="heal", encoder="adapter")),
+    ("heal, adapter, head alone (base weight 0)", dict(method="heal", encoder="adapter", base_weight=0.0)),
+    ("hce, adapter (the default: base weight 1)", dict(method="hce", encoder="adapter")),
+    ("hce, adapter, head alone (base weight 0)", dict(method="hce", encoder="adapter", base_weight=0.0)),
 ]
 ORGANISM_LEVERS = ("flat (in-batch", "hr, adapter (separate", "memory: + clause", "memory: + trained",
                    "memory: default, document")
+NEWSGROUPS_LEVERS = ORGANISM_LEVERS + ("flat + base score", "heal, adapter", "hce, adapter")
 
 
 def load(which: str):
@@ -112,7 +118,8 @@ def main() -> None:
         print(row(f"**reference: {name}**", ref, max_d, {}, None), flush=True)
     levers = LEVERS
     if args.corpus != "mammal":
-        levers = [lever for lever in LEVERS if lever[0].startswith(ORGANISM_LEVERS)]
+        kept = ORGANISM_LEVERS if args.corpus == "organism" else NEWSGROUPS_LEVERS
+        levers = [lever for lever in LEVERS if lever[0].startswith(kept)]
     for name, options in levers:
         if args.rows and not any(part in name for part in args.rows.split(",")):
             continue

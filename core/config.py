@@ -35,7 +35,7 @@ class AlignConfig:
     head: str = "mlp"  # adapter and memory query head: linear | mlp (residual, starts as the identity)
     hidden: int = 512  # hidden width of an mlp head
     shared_head: bool | None = None  # adapter: one head for queries and documents (None: separate for hr, else shared)
-    base_weight: float | None = None  # adapter, memory: weight of the base model's cosine added to every score (None: 0 adapter, 0.1 memory)
+    base_weight: float | None = None  # adapter, memory: weight of the base model's cosine added to every score (None: 0.1 memory, 1 heal/hce adapter, else 0)
     length_weight: float = 1.0  # cosine adapter with base_weight > 0: penalty holding |head(x)| near 1 (w stays the base's share)
     steps: int | None = None  # optimiser steps of training (pretrain phase; memory: code phase) (None: default)
     batch_size: int = 256  # pairs (hr, flat), queries (hce, memory) or items (heal) per step
@@ -128,7 +128,9 @@ def defaults(method: str, encoder: str) -> dict:
         "temperature": {"flat": 0.05, "hr": 0.05, "heal": 0.07, "hce": 0.05, "memory": 0.2}[method],
         "sampler": "pairs",
         "shared_head": method != "hr",
-        "base_weight": 0.1 if encoder == "memory" else 0.0,  # memory: best on validation queries (docs/reproduction.md)
+        # memory: best on validation queries (docs/reproduction.md); heal and hce adapters: the head alone fell below the
+        # base model on held-out documents and queries, w = 1 kept or lifted it (docs/benchmarks.md, "Defaults")
+        "base_weight": 0.1 if encoder == "memory" else 1.0 if encoder == "adapter" and method in ("heal", "hce") else 0.0,
         "far_threshold": 2,
         "far_lr_factor": 0.01,
         "far_temperature": 500.0,

@@ -68,7 +68,7 @@ with st.expander("Training settings", expanded=False):
                                       "every score, so the head adds to its ranking instead of replacing it (a cosine "
                                       "head is held near unit length, so the share is real). 0: the head alone. On 20 "
                                       "Newsgroups documents, 1 lifted held-out kNN macro-F1 above the base model; the "
-                                      "head alone fell below it (docs/benchmarks.md).")
+                                      "head alone fell below it, so HEAL and HCE default to 1 (docs/benchmarks.md).")
     heldout = st.number_input("Held-out share", 0.05, 0.9, defaults.heldout_fraction, step=0.05, key="align_heldout",
                               help="Share of the queries (of the rows, for a corpus without queries) never trained on "
                               "and scored at the end. A small corpus may want less than the default; the rest trains, "

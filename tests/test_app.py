@@ -321,7 +321,7 @@ def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_alig
     app.number_input(key="align_steps_adapter").set_value(20).run()
     app.number_input(key="align_eval_every").set_value(10).run()
     app.number_input(key="align_heldout").set_value(0.1).run()
-    app.number_input(key="align_base_weight").set_value(1.0).run()
+    app.number_input(key="align_base_weight").set_value(2.0).run()  # hce default: 1
     app.button(key="align_start").click().run()
     deadline = time.time() + 120
     while "Result on held-out queries" not in [s.value for s in app.subheader] and time.time() < deadline:
@@ -357,4 +357,4 @@ def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_alig
     app.radio(key="retrieve_reference").set_value("reference_hybrid").run(timeout=60)
     assert not app.exception and "**Reference (BM25 + zero-shot hybrid)**" in [m.value for m in app.markdown]
     configs = [json.loads(p.read_text()) for p in (workspace / "runs").glob("*/config.json")]
-    assert [c["align"]["base_weight"] for c in configs] == [1.0]  # the base weight asked for reached the run
+    assert [c["align"]["base_weight"] for c in configs] == [2.0]  # the base weight asked for reached the run

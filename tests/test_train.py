@@ -358,3 +358,13 @@ def test_the_length_penalty_keeps_an_adapter_head_near_unit_length_and_the_expor
         encoder.queries(torch.arange(3))
         assert (encoder.regularizer().item() > 0) == penalised
         assert encoder.regularizer().item() == 0  # each step's outputs count once
+
+
+@pytest.mark.parametrize("method, widened", [("heal", True), ("hce", True), ("flat", False), ("hr", False)])
+def test_heal_and_hce_adapters_keep_the_base_score_by_default(method, widened):
+    """HEAL's head alone fell below the base model on held-out documents and queries (docs/reproduction.md), so HEAL
+    and HCE adapters keep the base cosine at weight 1 unless asked otherwise: their vectors are [head(x), x]."""
+    base = planted_base()
+    result = align(PLANTED, AlignConfig(method=method, encoder="adapter", steps=2, eval_every=2), base)
+    assert AlignConfig(method=method, encoder="adapter").resolved().base_weight == (1.0 if widened else 0.0)
+    assert result.docs.shape == (PLANTED.n, (2 if widened else 1) * base[1].shape[1])
