@@ -21,11 +21,16 @@ import argparse
 import sys
 import time
 
+import numpy as np
+
 from core.builtins import load_corpus
 from core.config import AlignConfig
 from core.corpus_embeddings import embed_corpus
 from core.evaluate import EvalConfig, evaluate_embeddings
-from core.reference import REFERENCE_NAMES, beats, lexical_rankings, reference_metrics, reference_ranking
+from core.index import build_index, search
+from core.lexical import FUSION_DEPTH, bm25_index, bm25_search, rank_fusion
+from core.node_keys import node_keys
+from core.reference import REFERENCE_NAMES, beats, lexical_rankings, link_and_walk, reference_metrics, reference_ranking
 from core.train import align
 from core.workspace import embedding_cache
 
@@ -43,21 +48,34 @@ LEVERS = [
           lr=1e-12)),
     ("memory: exact codes, document keys, no base score, no head", dict(method="memory", memory_keys="documents",
                                                                         base_weight=0.0, link_steps=0)),
-    ("memory: + clause keys", dict(method="memory", base_weight=0.0, link_steps=0)),
-    ("memory: + base score (base_weight 0.1)", dict(method="memory", link_steps=0)),
+    ("memory: + clause keys", dict(method="memory", memory_keys="clauses", base_weight=0.0, link_steps=0)),
+    ("memory: + base score (base_weight 0.1)", dict(method="memory", memory_keys="clauses", link_steps=0)),
     ("memory: + trained query head (the default)", dict(method="memory")),
     ("memory: default with base_weight 0.001", dict(method="memory", base_weight=0.001)),
     ("memory: default + documents as extra queries", dict(method="memory", doc_queries=True)),
     ("memory: default with learned 64-d codes", dict(method="memory", dim=64)),
     ("memory: default, document keys only", dict(method="memory", memory_keys="documents")),
-    ("heal, adapter (the default: base weight 1)", dict(method="heal", encoder="adapter")),
+    ("memory: default, clause keys always", dict(method="memory", memory_keys="clauses")),
+    ("heal, adapter (its default: base weight 1)", dict(method="heal", encoder="adapter")),
     ("heal, adapter, head alone (base weight 0)", dict(method="heal", encoder="adapter", base_weight=0.0)),
-    ("hce, adapter (the default: base weight 1)", dict(method="hce", encoder="adapter")),
+    ("hce, adapter (its default: base weight 1)", dict(method="hce", encoder="adapter")),
     ("hce, adapter, head alone (base weight 0)", dict(method="hce", encoder="adapter", base_weight=0.0)),
 ]
 ORGANISM_LEVERS = ("flat (in-batch", "hr, adapter (separate", "memory: + clause", "memory: + trained",
                    "memory: default, document")
-NEWSGROUPS_LEVERS = ORGANISM_LEVERS + ("flat + base score", "heal, adapter", "hce, adapter")
+NEWSGROUPS_LEVERS = ORGANISM_LEVERS + ("memory: default, clause", "flat + base score", "heal, adapter", "hce, adapter")
+
+
+def hybrid_clause_walk(corpus, base, hybrid: np.ndarray) -> np.ndarray:
+    """Link-and-walk linking through the BM25 + zero-shot hybrid over documents AND clauses (the memory method's keys,
+    core/node_keys.py): the first key of the fused key ranking names the node to walk up from; the document-level
+    hybrid ranking fills the rest of the list."""
+    keys = node_keys(corpus.texts, "clauses")  # the documents, then their clauses, as embed_corpus encodes them
+    depth = min(FUSION_DEPTH, len(keys))
+    lexical = bm25_search(bm25_index(keys.texts), len(keys), corpus.query_texts(), depth)
+    _, dense = search(build_index(np.concatenate([base.docs, base.clause_vectors])), base.queries, depth)
+    first_key = rank_fusion([dense, lexical], len(keys), 1)[:, 0]  # never -1: the dense list is full
+    return link_and_walk(corpus.hierarchy.ancestors, keys.owner[first_key], hybrid, hybrid.shape[1])
 
 
 def load(which: str):
@@ -107,6 +125,9 @@ def main() -> None:
     # where queries are texts of their own (newsgroups: Subject lines), the lexical references join (core/lexical.py)
     lexical = lexical_rankings(corpus, base.queries, base.docs)
     refs |= {REFERENCE_NAMES[k]: reference_metrics(corpus, ranking, config) for k, ranking in lexical.items()}
+    if lexical:  # both linking aids at once: measured here only, as it links worse than either alone (reproduction.md)
+        refs["link-and-walk via the hybrid and clauses"] = reference_metrics(
+            corpus, hybrid_clause_walk(corpus, base, lexical["reference_hybrid"]), config)
     refs = {k: v["heldout"] for k, v in refs.items()}
     max_d = max(int(d) for d in zero["pairs_by_distance"])
     print(f"held-out queries: {zero['queries']:,}; pairs by distance: "
@@ -127,6 +148,8 @@ def main() -> None:
         result = align(corpus, AlignConfig(**options), base)
         seconds = time.perf_counter() - t
         held = evaluate_embeddings(corpus, result.queries, result.docs, config)["heldout"]
+        if options.get("method") == "memory" and "memory_keys" not in options:  # auto: say which keys it chose
+            name += f" (keys: {result.config.memory_keys})"
         print(row(name, held, max_d, refs, seconds), flush=True)
     print("\nD = distance in hops from the query's node; overall = all held-out (query, ancestor) pairs; min = the "
           "worst distance. Recall in %.")

@@ -21,7 +21,7 @@ ENCODERS = ("memory", "lookup", "adapter", "finetune")
 RECIPES = ("standard", "pretrain-finetune")
 SIMILARITIES = ("cosine", "dot")
 HEADS = ("linear", "mlp")
-MEMORY_KEYS = ("documents", "clauses")
+MEMORY_KEYS = ("auto", "documents", "clauses")
 PAIR_METHODS = ("hr", "flat")  # methods trained on (query, ancestor) pairs: the only ones with a far-pair phase
 
 
@@ -57,7 +57,7 @@ class AlignConfig:
     hce_memory_levels: int = 1  # hce: top levels below the root whose vectors are trainable memory
     hce_random_negatives: int = 32  # hce: random documents added to the leaf level's siblings
     hce_rebuild_every: int = 0  # hce co-training: re-encode and rebuild the tree every N steps (0 = never)
-    memory_keys: str = "clauses"  # memory: what queries link to: documents | clauses (documents and their clauses)
+    memory_keys: str = "auto"  # memory: what queries link to: documents | clauses (and documents) | auto (the better link on validation)
     link_temperature: float = 0.02  # memory: softmax temperature of a query's attention over the node keys
     link_steps: int = 100  # memory: steps of the second phase, which trains the query head (0 = keep the zero-shot link)
     memory_negatives: int = 4096  # memory: non-ancestor documents sampled per step for the code loss
@@ -104,7 +104,7 @@ class AlignConfig:
     @property
     def uses_clauses(self) -> bool:
         """Whether the run needs clause embeddings (the memory method linking through clause keys)."""
-        return self.method == "memory" and self.memory_keys == "clauses"
+        return self.method == "memory" and self.memory_keys in ("clauses", "auto")
 
 
 def default_method(encoder: str | None) -> str:

@@ -15,6 +15,8 @@ linking through that hybrid instead of the zero-shot encoder alone.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from core.corpus import Corpus
@@ -22,6 +24,9 @@ from core.evaluate import EvalConfig, heldout_mask, retrieval_metrics
 from core.hierarchy import Ancestors
 from core.index import build_index, search
 from core.lexical import FUSION_DEPTH, bm25_index, bm25_search, rank_fusion
+
+if TYPE_CHECKING:
+    from core.corpus_embeddings import BaseVectors
 
 # every reference a run is scored against: metrics.json key -> the name people read
 REFERENCE_NAMES = {
@@ -81,6 +86,22 @@ def reference_ranking(
         better = best_score[:, 0] > doc_score
         linked = np.where(better, key_owner[best_key[:, 0]], linked)
     return link_and_walk(corpus.hierarchy.ancestors, linked, neighbours, width)
+
+
+def better_link_keys(corpus: Corpus, base: BaseVectors, positions: np.ndarray) -> str:
+    """'clauses' or 'documents': which keys link the queries at `positions` (validation queries, never the held-out
+    ones) to their nodes better, scored as link-and-walk's overall recall through each. Clauses help where documents
+    are short glosses that name their node (WordNet) and hurt where they are long posts split into many near-identical
+    pieces (20 Newsgroups: docs/reproduction.md). A tie goes to clauses; without clause vectors there is nothing to
+    compare, and documents it is."""
+    if base.clause_vectors is None or not len(base.clause_vectors) or not len(positions):
+        return "documents"
+    queries, nodes = base.queries[positions], corpus.query_nodes[positions]
+    k = EvalConfig().recall_k
+    through_documents = retrieval_metrics(corpus, reference_ranking(corpus, queries, base.docs), nodes, k)
+    through_clauses = retrieval_metrics(corpus, reference_ranking(corpus, queries, base.docs, base.clause_vectors,
+                                                                  base.clause_owner), nodes, k)
+    return "clauses" if through_clauses["recall_overall"] >= through_documents["recall_overall"] else "documents"
 
 
 def reference_width(corpus: Corpus) -> int:

@@ -35,6 +35,7 @@ from core.evaluate import EvalConfig, heldout_mask, retrieval_metrics
 from core.index import build_index, search
 from core.memory import MemoryEncoder, ancestor_sums, default_code_dim, default_code_steps, initial_codes
 from core.objectives import OBJECTIVES, Objective
+from core.reference import better_link_keys
 
 __all__ = ["ENCODERS", "METHODS", "RECIPES", "AlignConfig", "AlignResult", "Trainer", "align", "split_queries"]
 
@@ -113,6 +114,9 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.device = torch.device(pick_device(config.device))
         self.split = split_queries(len(corpus.query_nodes), config)
+        if config.encoder == "memory" and config.memory_keys == "auto":  # recorded in config.json as what it chose
+            keys = better_link_keys(corpus, self.base, self.split.validation)
+            self.config = config = replace(config, memory_keys=keys)
         self.train_positions, self.position_nodes = query_positions(corpus, config, self.split)
         self.eval_config = EvalConfig(heldout_fraction=config.heldout_fraction, seed=config.seed)
         self.encoder = self._make_encoder().to(self.device)

@@ -20,7 +20,8 @@ st.markdown("Train embeddings so that a query for a node finds **the node and ev
             "embeddings do not: they find the node and lose its parents.")
 
 HELP = {
-    "memory": "Default. A dual encoder whose query attends over the corpus's documents and their clauses, then reads "
+    "memory": "Default. A dual encoder whose query attends over the corpus's documents (and their clauses, where the "
+              "validation queries link better through them), then reads "
               "out learned node vectors that carry the hierarchy (our method; beats link-and-walk on WordNet).",
     "hr": "Softmax of a query against all documents, as in the Hierarchical Retrieval paper (with its optional "
           "pretrain-finetune recipe).",

@@ -368,3 +368,45 @@ def test_heal_and_hce_adapters_keep_the_base_score_by_default(method, widened):
     result = align(PLANTED, AlignConfig(method=method, encoder="adapter", steps=2, eval_every=2), base)
     assert AlignConfig(method=method, encoder="adapter").resolved().base_weight == (1.0 if widened else 0.0)
     assert result.docs.shape == (PLANTED.n, (2 if widened else 1) * base[1].shape[1])
+
+
+def _linking_case(clauses_point_right: bool):
+    """The asked corpus (nodes a, b, c, d under space / cars / food; queries for a, b, d) with hand-set vectors: one
+    of documents and clauses links every query to its own node, the other to a wrong one."""
+    import pandas as pd
+
+    from core.corpus import corpus_from_frame
+    from core.corpus_embeddings import BaseVectors
+
+    corpus = corpus_from_frame(pd.DataFrame({
+        "id": ["a", "b", "c", "d"], "text": ["rocket, launch orbit", "engine, brake wheel", "oven flour", "moon"],
+        "path": ["space", "cars", "food", "space"], "query": ["orbit?", "brake?", "", "shuttle?"]}), "asked.csv")
+    nodes = corpus.query_nodes
+    dim = corpus.n + 3
+    docs = np.eye(corpus.n, dim, dtype=np.float32)
+    queries = np.eye(len(nodes), dim, k=corpus.n, dtype=np.float32)  # each query alone in a dimension of its own
+    wrong = corpus.hierarchy.index["c"]
+    if clauses_point_right:  # documents: the query sits nearest 'c'; a clause of the query's own node sits on it
+        queries = queries + 0.5 * docs[wrong]
+        owner = nodes
+    else:  # documents: the query sits nearest its own node; a clause of 'c' sits on it, closer still
+        queries = queries + 0.5 * docs[nodes]
+        owner = np.full(len(nodes), wrong)
+    unit = lambda x: x / np.linalg.norm(x, axis=1, keepdims=True)  # noqa: E731
+    clause_vectors = np.eye(len(nodes), dim, k=corpus.n, dtype=np.float32)
+    return corpus, BaseVectors(unit(queries), docs, clause_vectors, owner.astype(np.int64))
+
+
+@pytest.mark.parametrize("clauses_point_right, expected", [(True, "clauses"), (False, "documents")])
+def test_memory_keys_auto_picks_the_keys_that_link_validation_queries_better(clauses_point_right, expected):
+    from core.reference import better_link_keys
+    from core.train import Trainer
+
+    corpus, base = _linking_case(clauses_point_right)
+    assert better_link_keys(corpus, base, np.arange(len(corpus.query_nodes))) == expected
+    no_clauses = base.__class__(base.queries, base.docs)
+    assert better_link_keys(corpus, no_clauses, np.arange(len(corpus.query_nodes))) == "documents"
+    # a run with the default keys records its choice, made on the validation queries only
+    trainer = Trainer(corpus, AlignConfig(method="memory", link_steps=0, steps=1, heldout_fraction=0.34), base)
+    assert AlignConfig().memory_keys == "auto" and trainer.config.memory_keys == expected
+    assert len(trainer.split.validation) and not set(trainer.split.validation) & set(trainer.split.heldout)
