@@ -56,6 +56,7 @@ LEVERS = [
     ("memory: default with learned 64-d codes", dict(method="memory", dim=64)),
     ("memory: default, document keys only", dict(method="memory", memory_keys="documents")),
     ("memory: default, clause keys always", dict(method="memory", memory_keys="clauses")),
+    ("memory: default with learned 256-d codes", dict(method="memory", dim=256)),
     ("heal, adapter (its default: base weight 1)", dict(method="heal", encoder="adapter")),
     ("heal, adapter, head alone (base weight 0)", dict(method="heal", encoder="adapter", base_weight=0.0)),
     ("hce, adapter (its default: base weight 1)", dict(method="hce", encoder="adapter")),
@@ -63,7 +64,8 @@ LEVERS = [
 ]
 ORGANISM_LEVERS = ("flat (in-batch", "hr, adapter (separate", "memory: + clause", "memory: + trained",
                    "memory: default, document")
-NEWSGROUPS_LEVERS = ORGANISM_LEVERS + ("memory: default, clause", "flat + base score", "heal, adapter", "hce, adapter")
+NEWSGROUPS_LEVERS = ORGANISM_LEVERS + ("memory: default, clause", "memory: default with learned 256", "flat + base score",
+                                      "heal, adapter", "hce, adapter")
 
 
 def hybrid_clause_walk(corpus, base, hybrid: np.ndarray) -> np.ndarray:

@@ -31,7 +31,7 @@ class AlignConfig:
     encoder: str | None = None  # memory | lookup | adapter | finetune (None: memory for the memory method, else adapter)
     recipe: str = "standard"  # standard | pretrain-finetune (then a phase on far pairs only; hr and flat)
     model: str | None = None  # base sentence-transformers model of text encoders (None: bundled all-MiniLM-L6-v2)
-    dim: int | None = None  # vector size of lookup tables (None: 64) and memory codes (None: one per node up to 2,048, else 256)
+    dim: int | None = None  # vector size of lookup tables (None: 64) and memory codes (None: one per node up to 4,096, else 256)
     head: str = "mlp"  # adapter and memory query head: linear | mlp (residual, starts as the identity)
     hidden: int = 512  # hidden width of an mlp head
     shared_head: bool | None = None  # adapter: one head for queries and documents (None: separate for hr, else shared)
