@@ -31,7 +31,7 @@ class AlignConfig:
     encoder: str | None = None  # memory | lookup | adapter | finetune (None: memory for the memory method, else adapter)
     recipe: str = "standard"  # standard | pretrain-finetune (then a phase on far pairs only; hr and flat)
     model: str | None = None  # base sentence-transformers model of text encoders (None: bundled all-MiniLM-L6-v2)
-    dim: int | None = None  # vector size of lookup tables (None: 64) and memory codes (None: one per node up to 4,096, else 256)
+    dim: int | None = None  # vector size of lookup tables (None: 64) and memory codes (None: one per node while small, else 256: core/memory.py)
     head: str = "mlp"  # adapter and memory query head: linear | mlp (residual, starts as the identity)
     hidden: int = 512  # hidden width of an mlp head
     shared_head: bool | None = None  # adapter: one head for queries and documents (None: separate for hr, else shared)
@@ -129,7 +129,8 @@ def defaults(method: str, encoder: str) -> dict:
         "sampler": "pairs",
         "shared_head": method != "hr",
         # memory: best on validation queries (docs/reproduction.md); heal and hce adapters: the head alone fell below the
-        # base model on held-out documents and queries, w = 1 kept or lifted it (docs/benchmarks.md, "Defaults")
+        # base model on held-out documents and queries, w = 1 kept or lifted it (docs/benchmarks.md, "The head alone";
+        # docs/reproduction.md, "HEAL and HCE adapters: the base weight")
         "base_weight": 0.1 if encoder == "memory" else 1.0 if encoder == "adapter" and method in ("heal", "hce") else 0.0,
         "far_threshold": 2,
         "far_lr_factor": 0.01,

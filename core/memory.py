@@ -30,9 +30,12 @@ import torch.nn as nn
 
 from core.encoders import Head
 
-# default code size: one orthonormal code per node up to this many nodes (exact posterior; a 4,096-node index is 64 MB,
-# and on 3,038 20 Newsgroups nodes exact codes beat learned ones: docs/reproduction.md) ...
-EXACT_CODES_UP_TO = 4096
+# default code size: one orthonormal code per node (the exact posterior) up to EXACT_CODES_UP_TO nodes, and beyond that
+# while the query read-out, one row of codes per key (keys x nodes), stays within EXACT_READOUT_CELLS (64 MB of float32:
+# 4,096 nodes linked through their documents alone; on 3,038 20 Newsgroups nodes exact codes beat learned ones,
+# docs/reproduction.md) ...
+EXACT_CODES_UP_TO = 2048
+EXACT_READOUT_CELLS = 4096 * 4096
 LEARNED_CODE_DIM = 256  # ... and learned codes of this size above it (a 19k-node index at one code per node is 1.5 GB)
 DOC_TEMPERATURE = 0.01  # a corpus document's own key scores 1.0; others rarely above 0.95, so it keeps > 99% mass
 TRAIN_TOP_KEYS = 32  # training attends over each query's 32 best keys (the rest carry ~0 mass at temperature 0.02)
@@ -152,8 +155,12 @@ MIN_CODE_STEPS = 300  # small corpora with learned codes still get enough steps 
 CODE_EPOCHS = 5  # learned codes: passes over the nodes (19k WordNet organisms: validation recall plateaus after ~3)
 
 
-def default_code_dim(n_nodes: int) -> int:
-    return n_nodes if n_nodes <= EXACT_CODES_UP_TO else LEARNED_CODE_DIM
+def default_code_dim(n_nodes: int, n_keys: int | None = None) -> int:
+    """One code per node (exact) for small corpora, or where the read-out (n_keys x n_nodes; keys default to one per
+    node) stays small enough; else LEARNED_CODE_DIM learned codes."""
+    keys = n_nodes if n_keys is None else n_keys
+    exact = n_nodes <= EXACT_CODES_UP_TO or keys * n_nodes <= EXACT_READOUT_CELLS
+    return n_nodes if exact else LEARNED_CODE_DIM
 
 
 def default_code_steps(n_nodes: int, batch_size: int) -> int:

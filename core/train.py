@@ -102,10 +102,6 @@ class Trainer:
     def __init__(self, corpus: Corpus, config: AlignConfig, base: BaseVectors | tuple | None = None,
                  callback: Callback = no_callback, stop: threading.Event | None = None):
         config = config.resolved()
-        if config.encoder == "memory":  # the memory sizes its codes, and their training, from the corpus
-            config = replace(config, dim=config.dim or default_code_dim(corpus.n),
-                             steps=config.steps or default_code_steps(corpus.n, config.batch_size))
-        self.config = config
         self.base = as_base_vectors(base)
         if config.encoder != "lookup" and self.base is None:
             raise ValueError("text encoders need the base model's (query, document) embeddings")
@@ -114,9 +110,14 @@ class Trainer:
         torch.manual_seed(config.seed)
         self.device = torch.device(pick_device(config.device))
         self.split = split_queries(len(corpus.query_nodes), config)
-        if config.encoder == "memory" and config.memory_keys == "auto":  # recorded in config.json as what it chose
-            keys = better_link_keys(corpus, self.base, self.split.validation)
-            self.config = config = replace(config, memory_keys=keys)
+        if config.encoder == "memory":  # keys chosen on validation (recorded in config.json), codes sized from them
+            if config.memory_keys == "auto":
+                config = replace(config, memory_keys=better_link_keys(corpus, self.base, self.split.validation))
+            n_keys = corpus.n + (len(self.base.clause_vectors) if config.memory_keys == "clauses"
+                                 and self.base.clause_vectors is not None else 0)
+            config = replace(config, dim=config.dim or default_code_dim(corpus.n, n_keys),
+                             steps=config.steps or default_code_steps(corpus.n, config.batch_size))
+        self.config = config
         self.train_positions, self.position_nodes = query_positions(corpus, config, self.split)
         self.eval_config = EvalConfig(heldout_fraction=config.heldout_fraction, seed=config.seed)
         self.encoder = self._make_encoder().to(self.device)

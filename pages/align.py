@@ -50,7 +50,7 @@ with st.expander("Training settings", expanded=False):
                                     help="Steps that train the query's attention over the node keys.")
         steps = b.number_input("Code steps", 1, 1_000_000, defaults.steps, step=100, key="align_steps_memory",
                                placeholder="automatic", help="Steps that train the node vectors; only used above "
-                               "4,096 nodes (below, the vectors are exact from the start). Empty: set from the "
+                               "2,048 nodes, or 4,096 linked through documents alone (below, the vectors are exact from the start). Empty: set from the "
                                "corpus size.")
         lr = defaults.lr
     else:
@@ -65,11 +65,12 @@ with st.expander("Training settings", expanded=False):
     base_weight = None
     if encoder == "adapter":
         base_weight = st.number_input("Base weight", 0.0, 100.0, float(defaults.base_weight), step=0.5,
-                                      key="align_base_weight", help="Adds this much of the base model's own cosine to "
-                                      "every score, so the head adds to its ranking instead of replacing it (a cosine "
-                                      "head is held near unit length, so the share is real). 0: the head alone. On 20 "
-                                      "Newsgroups documents, 1 lifted held-out kNN macro-F1 above the base model; the "
-                                      "head alone fell below it, so HEAL and HCE default to 1 (docs/benchmarks.md).")
+                                      key=f"align_base_weight_{method}",  # one box per method: each its own default
+                                      help="Adds this much of the base model's own cosine to every score, so the "
+                                      "head adds to its ranking instead of replacing it (a cosine head is held near "
+                                      "unit length, so the share is real). 0: the head alone. On 20 Newsgroups "
+                                      "documents, 1 lifted held-out kNN macro-F1 above the base model; the head alone "
+                                      "fell below it, so HEAL and HCE default to 1 (docs/benchmarks.md).")
     heldout = st.number_input("Held-out share", 0.05, 0.9, defaults.heldout_fraction, step=0.05, key="align_heldout",
                               help="Share of the queries (of the rows, for a corpus without queries) never trained on "
                               "and scored at the end. A small corpus may want less than the default; the rest trains, "

@@ -321,7 +321,8 @@ def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_alig
     app.number_input(key="align_steps_adapter").set_value(20).run()
     app.number_input(key="align_eval_every").set_value(10).run()
     app.number_input(key="align_heldout").set_value(0.1).run()
-    app.number_input(key="align_base_weight").set_value(2.0).run()  # hce default: 1
+    assert app.number_input(key="align_base_weight_hce").value == 1.0  # hce's default, whatever another method showed
+    app.number_input(key="align_base_weight_hce").set_value(2.0).run()
     app.button(key="align_start").click().run()
     deadline = time.time() + 120
     while "Result on held-out queries" not in [s.value for s in app.subheader] and time.time() < deadline:

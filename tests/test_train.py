@@ -410,3 +410,14 @@ def test_memory_keys_auto_picks_the_keys_that_link_validation_queries_better(cla
     trainer = Trainer(corpus, AlignConfig(method="memory", link_steps=0, steps=1, heldout_fraction=0.34), base)
     assert AlignConfig().memory_keys == "auto" and trainer.config.memory_keys == expected
     assert len(trainer.split.validation) and not set(trainer.split.validation) & set(trainer.split.heldout)
+
+
+def test_exact_memory_codes_while_the_read_out_stays_small():
+    """One code per node up to 2,048 nodes whatever the keys (as before), and beyond while keys x nodes fits in 4,096^2
+    cells: a 3,038-node tree linked through its documents gets exact codes, the same tree with three keys per node
+    does not."""
+    from core.memory import LEARNED_CODE_DIM, default_code_dim
+
+    assert default_code_dim(2048, 9 * 2048) == 2048
+    assert default_code_dim(3038) == 3038 and default_code_dim(3038, 3 * 3038) == LEARNED_CODE_DIM
+    assert default_code_dim(4096) == 4096 and default_code_dim(4097) == LEARNED_CODE_DIM
