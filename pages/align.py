@@ -50,8 +50,8 @@ with st.expander("Training settings", expanded=False):
                                     help="Steps that train the query's attention over the node keys.")
         steps = b.number_input("Code steps", 1, 1_000_000, defaults.steps, step=100, key="align_steps_memory",
                                placeholder="automatic", help="Steps that train the node vectors; only used above "
-                               "2,048 nodes, or 4,096 linked through documents alone (below, the vectors are exact from the start). Empty: set from the "
-                               "corpus size.")
+                               "2,048 nodes (4,096 linked through documents alone); below, the vectors are exact from "
+                               "the start. Empty: set from the corpus size.")
         lr = defaults.lr
     else:
         link_steps = defaults.link_steps
