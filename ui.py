@@ -266,8 +266,10 @@ def render_task(task: Task) -> None:
     st.progress(min(fraction, 1.0), text=f"{task.name}: {snap['stage'] or 'starting'}{count} · {snap['seconds']:.0f} s")
 
 
-def discover_work(corpus: Corpus, method: str, depth: int, branching: int = 10, levels: tuple[int, ...] | None = None):
-    """The work of discovering a hierarchy, for start_task: kmeans embeds the rows with the cached MiniLM first."""
+def discover_work(corpus: Corpus, method: str, depth: int, branching: int = 10, levels: tuple[int, ...] | None = None,
+                  word_weight: float = 0.0):
+    """The work of discovering a hierarchy, for start_task: kmeans embeds the rows with the cached MiniLM first (and
+    clusters the TF-IDF word view beside them when word_weight > 0)."""
     def work(progress) -> Corpus:
         from core.discovery import discover
         from core.hnmfk import HNMFkConfig
@@ -278,6 +280,8 @@ def discover_work(corpus: Corpus, method: str, depth: int, branching: int = 10, 
             vectors = embedding_cache().encode([corpus.texts[i] for i in rows],
                                                progress=lambda d, t: progress("embedding the documents", d, t))
         options = {"levels": levels} if levels else {"branching": branching, "depth": depth}
+        if method == "kmeans":
+            options["word_weight"] = word_weight
         found, _ = discover(corpus, method, vectors=vectors, hnmfk_config=HNMFkConfig(max_depth=depth),
                             progress=lambda d, t: progress(f"{method} clustering", d, t), **options)
         return found

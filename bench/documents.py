@@ -156,10 +156,12 @@ def heal(args) -> None:
     if not finetune:  # discovered-tree rows only with adapters: on 2 cores a finetune row takes many minutes
         from core.discovery import discover
 
-        found, _ = discover(train, "kmeans", vectors=train_base, levels=(7, 20))
-        for weights in args.weights.split(","):
-            runs.append((f"HEAL, discovered --levels 7,20 tree (no gold labels), {weights} weights", found,
-                         {"heal_weights": weights}))
+        for word_weight in (float(w) for w in args.word_weights.split(",")):
+            found, _ = discover(train, "kmeans", vectors=train_base, levels=(7, 20), word_weight=word_weight)
+            view = f", words {word_weight:g}" if word_weight else ""
+            for weights in args.weights.split(","):
+                runs.append((f"HEAL, discovered --levels 7,20{view} tree (no gold labels), {weights} weights", found,
+                             {"heal_weights": weights}))
     encoding = ({"encoder": "finetune", "batch_size": args.batch_size, "lr": args.lr} if finetune else
                 {"encoder": "adapter", "base_weight": args.base_weight, "length_weight": args.length_weight})
     for name, corpus, options in runs:
@@ -210,8 +212,12 @@ def hce(args) -> None:
           f"with a subject, each query retrieving its own body among all {len(rows):,} test bodies (replies included). "
           f"{mode[0].upper() + mode[1:]}, checkpoint chosen on the validation split (10%) of the train queries."
           + ("" if finetune else " ICT rows: a train post without a subject gets a cloze span of its own body (4-12 "
-             "words) as its query.") + " '+ BM25, fused' rows: the row's 1,000 nearest bodies and BM25's up to 1,000 "
-          "best (it ranks only bodies sharing a word with the subject), merged by reciprocal-rank fusion (k = 60), the hybrid a sceptic tries first.\n")
+             "words) as its query.") + (" 'ICT on the indexed TEST bodies' rows train on the bodies being searched, "
+             "each with a cloze span of itself as its query (no subject line and no label of a test post is used), as "
+             "HCE's unsupervised corpus encoder does; their checkpoint is chosen on 10% of those cloze queries."
+             if args.index_ict and not finetune else "")
+          + " '+ BM25, fused' rows: the row's 1,000 nearest bodies and BM25's up to 1,000 best (it ranks only bodies "
+          "sharing a word with the subject), merged by reciprocal-rank fusion (k = 60), the hybrid a sceptic tries first.\n")
     print("| model | R@1 | R@5 | R@10 | R@20 | R@100 | seconds |\n|---|---|---|---|---|---|---|")
 
     depth = min(1000, len(doc_texts))  # each ranking fused holds this many documents
@@ -236,6 +242,10 @@ def hce(args) -> None:
     if not finetune:  # ICT and co-training rows only with adapters: on 2 cores a finetune row takes many minutes
         runs += [(f"{m} + ICT pseudo-queries (adapter)", m, cloze) for m in ("flat", "hce")]
         runs.append(("hce, co-trained: tree rebuilt from the current vectors every 100 steps (adapter)", "hce", train))
+        if args.index_ict:  # HCE's own setting: a corpus encoder trained on the corpus it will search, without labels
+            indexed = with_pseudo_queries(load_newsgroups("test", sample=args.test, seed=1), seed=0)
+            runs += [(f"{m} + ICT on the indexed TEST bodies only (their subjects unused; adapter)", m, indexed)
+                     for m in ("flat", "hce")]
     options = ({"encoder": "finetune", "batch_size": args.batch_size, "lr": args.lr} if finetune else
                {"encoder": "adapter", "base_weight": args.base_weight, "length_weight": args.length_weight})
     for name, method, corpus in runs:
@@ -269,6 +279,12 @@ def main() -> None:
                         help="heal, hce adapters: penalty holding |head(x)| near 1, so the base weight keeps its share "
                              "(0 = the head's length is free, as before)")
     parser.add_argument("--weights", default="paper,uniform,fine", help="HEAL level weightings to compare")
+    parser.add_argument("--index-ict", action="store_true",
+                        help="hce: also train flat and HCE adapters on the test bodies with cloze pseudo-queries "
+                             "(HCE's unsupervised setting: the corpus searched is known, its queries are not)")
+    parser.add_argument("--word-weights", default="0,0.5",
+                        help="heal: discovered-tree rows clustered with each weight of the TF-IDF word view beside the "
+                             "embeddings (0 = embeddings alone)")
     parser.add_argument("--no-train-subjects", action="store_true",
                         help="heal: train on post bodies alone (the train posts' Subject lines are not training queries)")
     args = parser.parse_args()

@@ -309,12 +309,14 @@ def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_alig
     assert metric(app, "Documents") == "60"
     app.switch_page("pages/hierarchy.py").run()
     app.text_input(key="discover_levels").input("3, 6").run()
+    app.number_input(key="discover_words").set_value(0.5).run()  # the words clustered beside the embeddings
     app.button(key="discover_go").click().run(timeout=120)
     deadline = time.time() + 120
     while not app.success and time.time() < deadline:
         time.sleep(0.5)
         app.run()
     assert not app.exception and "topic nodes" in app.success[0].value
+    assert "3 then 6 topics, words weighted 0.5" in app.caption[0].value
     app.switch_page("pages/align.py").run()
     app.selectbox(key="align_method").set_value("hce").run()
     app.selectbox(key="align_encoder").set_value("adapter").run()

@@ -87,6 +87,8 @@ def test_no_core_module_imports_streamlit():
     (["--levels", "7,x"], "--levels 7,x: not a comma-separated list of whole numbers"),
     (["--levels", "20,7"], "levels 20,7: each level must have more topics than the one above it"),
     (["--method", "hnmfk", "--levels", "7,20"], "--levels with --method hnmfk: HNMFk chooses its own topic counts"),
+    (["--word-weight", "-1"], "--word-weight -1.0: the word view's weight must be a number of at least 0"),
+    (["--method", "hnmfk", "--word-weight", "0.5"], "--word-weight with --method hnmfk: HNMFk clusters the words"),
 ])
 def test_hierarchy_options_that_cannot_make_a_tree_are_refused_in_one_line(tmp_path, options, message):
     out = tmp_path / "out.csv"

@@ -267,3 +267,41 @@ def test_a_query_and_text_file_gets_a_discovered_tree_and_trains_on_it():
     result = align(found, AlignConfig(method="hce", encoder="lookup", dim=8, steps=4, eval_every=2))
     assert result.queries.shape == (len(found.query_nodes), 8) and np.isfinite(result.docs).all()
     assert len(found.query_nodes) == len(rows)  # every row's query is trained or held out, none lost
+
+
+def test_the_word_view_recovers_topics_the_embeddings_cannot_see():
+    """Stand-in embeddings that know only the top-level topic: clustering them alone cannot find the subtopics; with
+    the TF-IDF word view beside them (each subtopic has its own words) the finest level recovers the planted leaves."""
+    corpus, gold = planted_corpus(per_leaf=20)
+    rng = np.random.default_rng(0)
+    tops = {t: rng.standard_normal(16) * 6 for t in TOPICS}
+    vectors = np.vstack([tops[g.split("/")[0]] + rng.standard_normal(16) * 0.5 for g in gold])
+    _, blind = top_and_leaf(discover(corpus, "kmeans", vectors=vectors, levels=(3, 6))[0])
+    _, seeing = top_and_leaf(discover(corpus, "kmeans", vectors=vectors, levels=(3, 6), word_weight=1.0)[0])
+    assert nmi(gold, seeing) > 0.9 > nmi(gold, blind) + 0.2
+
+
+def test_word_view_rows_are_unit_and_the_weight_sets_their_share():
+    import scipy.sparse as sp
+
+    from core.discovery import with_word_view, word_view
+
+    X = sp.csr_matrix(np.array([[1.0, 0, 0, 2], [0, 3, 1, 0], [1, 1, 0, 0], [0, 0, 0, 0], [2, 0, 1, 1]]))
+    words = word_view(X, dimensions=2)
+    assert words.shape == (5, 2)
+    assert np.allclose(np.linalg.norm(words[[0, 1, 2, 4]], axis=1), 1) and not words[3].any()  # empty text stays zero
+    vectors = np.random.default_rng(0).standard_normal((5, 3)) * 7
+    both = with_word_view(vectors, X, 0.5)
+    assert both.shape == (5, 3 + 3) and np.allclose(np.linalg.norm(both, axis=1), 1)  # LSA keeps min(100, 5-1, 4-1)
+    # a row with both views: the word part's length is 0.5 of the embedding part's, as the weight asks
+    assert np.linalg.norm(both[0, 3:]) / np.linalg.norm(both[0, :3]) == pytest.approx(0.5, rel=1e-5)
+    assert np.allclose(with_word_view(vectors, X, 0.0), vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+
+
+@pytest.mark.parametrize("weight", [-0.5, float("nan"), "1", True])
+def test_a_bad_word_weight_is_refused_before_any_work(weight):
+    from core.errors import InputError
+
+    corpus, _ = planted_corpus(per_leaf=5)
+    with pytest.raises(InputError, match="word view's weight"):
+        discover(corpus, "kmeans", vectors=np.ones((corpus.n_rows, 4)), levels=(3, 6), word_weight=weight)
