@@ -1,6 +1,7 @@
 """Discover a hierarchy for a corpus's documents and return it as an ordinary corpus (a `path` column).
 
-Two methods: HNMFk on TF-IDF (HEAL's) and the agglomerative spherical k-means tree over embeddings (HCE's). Every
+Two methods: HNMFk on TF-IDF (HEAL's) and the agglomerative spherical k-means tree over embeddings (HCE's), or the
+`levels` tree over them; the k-means methods can cluster the TF-IDF's LSA beside the embeddings (`word_weight`). Every
 discovered node gets a readable name from its most distinctive terms, which becomes its label (and so its text), so
 ancestor retrieval, HEAL and HR all work on the discovered tree like on a given one.
 """
