@@ -280,10 +280,9 @@ def discover_work(corpus: Corpus, method: str, depth: int, branching: int = 10, 
             vectors = embedding_cache().encode([corpus.texts[i] for i in rows],
                                                progress=lambda d, t: progress("embedding the documents", d, t))
         options = {"levels": levels} if levels else {"branching": branching, "depth": depth}
-        if method == "kmeans":
-            options["word_weight"] = word_weight
         found, _ = discover(corpus, method, vectors=vectors, hnmfk_config=HNMFkConfig(max_depth=depth),
-                            progress=lambda d, t: progress(f"{method} clustering", d, t), **options)
+                            word_weight=word_weight, progress=lambda d, t: progress(f"{method} clustering", d, t),
+                            **options)
         return found
 
     return work

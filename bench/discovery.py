@@ -376,7 +376,7 @@ def words(args) -> None:
         levels = (len(set(coarse)), len(set(fine)))
         for weight in (0.0, 0.5, 0.75, 1.0):
             t = time.perf_counter()
-            clustered = vectors if weight == 0 else with_word_view(vectors, X, weight)
+            clustered = with_word_view(vectors, X, weight)
             scores = [[nmi(gold, found) for gold, found in zip((coarse, fine), build_level_tree(clustered, levels, seed))]
                       for seed in (0, 1, 2)]
             a, b = np.array(scores).T
