@@ -13,16 +13,17 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.background import Task, run_task
-from core.builtins import DEMO, builtin_name, load_corpus
-from core.corpus import Corpus
-from core.corpus_files import load_corpus_bytes
+from core.align.train import AlignConfig
+from core.data.builtins import DEMO, builtin_name, load_corpus
+from core.data.corpus import Corpus
+from core.data.files import load_corpus_bytes
+from core.data.workspace import workspace_dir
+from core.embedding.model import embedding_cache
 from core.errors import InputError
-from core.jobs import TrainingJob, new_run_dir
-from core.runs import FINISHED, BrokenRun, RunFolder
-from core.runs import list_runs as core_list_runs
-from core.train import AlignConfig
-from core.workspace import embedding_cache, workspace_dir
+from core.runs.folder import FINISHED, BrokenRun, RunFolder
+from core.runs.folder import list_runs as core_list_runs
+from core.studio.background import Task, run_task
+from core.studio.jobs import TrainingJob, new_run_dir
 
 ACTIVE = "active_corpus"  # session key: the Corpus the pages work on
 SOURCE = "active_source"  # session key: what the Corpus page picked to get it ("builtin:...", "upload:...", "path:...")
@@ -53,7 +54,7 @@ def load_spec(spec: str) -> Corpus | None:
 
 def load_local_path(text: str) -> Corpus | None:
     """A corpus by path, only under the data roots; errors shown in place."""
-    from core.workspace import allowed_local_path
+    from core.data.workspace import allowed_local_path
 
     try:
         return cached_corpus(str(allowed_local_path(text)))
@@ -271,8 +272,8 @@ def discover_work(corpus: Corpus, method: str, depth: int, branching: int = 10, 
     """The work of discovering a hierarchy, for start_task: kmeans embeds the rows with the cached MiniLM first (and
     clusters the TF-IDF word view beside them when word_weight > 0)."""
     def work(progress) -> Corpus:
-        from core.discovery import discover
-        from core.hnmfk import HNMFkConfig
+        from core.discovery.discover import discover
+        from core.discovery.hnmfk import HNMFkConfig
 
         vectors = None
         if method == "kmeans":
@@ -291,12 +292,12 @@ def discover_work(corpus: Corpus, method: str, depth: int, branching: int = 10, 
 @st.cache_resource
 def start_up() -> bool:
     """Once per server process: torch gets half the cores (the server and the browser need the rest; see
-    core.embeddings.limit_threads); then, in one background thread, MiniLM is loaded (Start does not wait for it)
+    core.embedding.model.limit_threads); then, in one background thread, MiniLM is loaded (Start does not wait for it)
     and UMAP's numba code compiles (the first Map is then quick)."""
     import threading
 
-    from core.embeddings import limit_threads, shared_model
-    from core.maps import warm_up
+    from core.embedding.model import limit_threads, shared_model
+    from core.studio.maps import warm_up
 
     limit_threads()
 
@@ -317,7 +318,7 @@ def render_headlines(cards: list[dict]) -> None:
 
 @st.cache_data(show_spinner="Measuring neighbourhoods…", max_entries=64)
 def _knn_agreements(name: str, digest: str, _run: RunFolder, _shown: np.ndarray, _column: np.ndarray):
-    from core.maps import knn_agreement
+    from core.studio.maps import knn_agreement
 
     texts = [_run.corpus.texts[i] for i in _shown]
     before = embedding_cache().encode(texts)
@@ -335,7 +336,7 @@ def knn_agreements(name: str, run: RunFolder, shown: np.ndarray, column: tuple[i
 def base_vectors(name: str, _run: RunFolder):
     """The base model's vectors of a run's corpus (with clause keys when the run linked through them): what the
     before and reference columns of Retrieve search."""
-    from core.corpus_embeddings import embed_corpus
+    from core.embedding.vectors import embed_corpus
 
     config = _run.align_config
     return embed_corpus(_run.corpus, config.model, embedding_cache(), clauses=config.uses_clauses)
@@ -344,14 +345,14 @@ def base_vectors(name: str, _run: RunFolder):
 @st.cache_resource(show_spinner="Indexing the run's documents for BM25…", max_entries=4)
 def bm25_index(name: str, _run: RunFolder):
     """The run's documents in a BM25 index (the lexical references of Retrieve), built once per run."""
-    from core.lexical import bm25_index as build
+    from core.evaluation.lexical import bm25_index as build
 
     return build(list(_run.corpus.texts))
 
 
 @st.cache_resource(show_spinner="Loading the base model…", max_entries=2)
 def _base_model(model: str | None):
-    from core.embeddings import load_model
+    from core.embedding.model import load_model
 
     return load_model(model, "cpu")
 

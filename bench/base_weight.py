@@ -3,7 +3,7 @@
     python -m core align wordnet:organism.n.01 --out runs/organism     # any memory run (its own base_weight > 0)
     python bench/base_weight.py runs/organism
 
-A memory run's vectors are [memory part, sqrt(w) * base vector] (core/memory.py), so every score is
+A memory run's vectors are [memory part, sqrt(w) * base vector] (core/align/memory.py), so every score is
 <memory part> + w * <base cosine>, and other weights can be scored without retraining: the base parts are rescaled.
 Rows on the run's VALIDATION queries (what a default may be chosen on) and on its held-out queries (reported only).
 """
@@ -15,10 +15,10 @@ import sys
 
 import numpy as np
 
-from core.index import build_index, search
-from core.metrics import recall_by_distance
-from core.runs import RunFolder
-from core.train import split_queries
+from core.align.train import split_queries
+from core.evaluation.index import build_index, search
+from core.evaluation.metrics import recall_by_distance
+from core.runs.folder import RunFolder
 
 WEIGHTS = (0.0, 0.01, 0.03, 0.1, 0.3, 1.0)
 

@@ -28,11 +28,11 @@ try:
     from bench.newsgroups import gold_labels, load_newsgroups  # python -m bench.discovery
 except ImportError:  # python bench/discovery.py: this folder is first on the path
     from newsgroups import gold_labels, load_newsgroups
-from core.discovery import discover, tfidf, with_word_view
-from core.hnmfk import HNMFkConfig
-from core.kmeans_tree import build_kmeans_tree, spherical_kmeans
-from core.level_tree import build_level_tree
-from core.workspace import embedding_cache
+from core.discovery.discover import discover, tfidf, with_word_view
+from core.discovery.hnmfk import HNMFkConfig
+from core.discovery.kmeans_tree import build_kmeans_tree, spherical_kmeans
+from core.discovery.level_tree import build_level_tree
+from core.embedding.model import embedding_cache
 
 
 def level_cut(corpus, level: int) -> np.ndarray:
@@ -157,7 +157,7 @@ def ablation(args) -> None:
     """The --levels 7,20 tree one step at a time: without UMAP, UMAP with plain Ward, unrefined, and in full."""
     from scipy.cluster.hierarchy import fcluster, linkage
 
-    from core.level_tree import cut_merges, fine_clusters, reduce_for_clustering, weighted_ward
+    from core.discovery.level_tree import cut_merges, fine_clusters, reduce_for_clustering, weighted_ward
 
     corpus = load_newsgroups("train", sample=args.sample, seed=0)
     gold_top, gold_leaf = gold_labels(corpus)
@@ -186,7 +186,7 @@ def ablation(args) -> None:
         tree = linkage(points, method="ward")
         add("UMAP, Ward on the posts", fcluster(tree, 7, "maxclust"), fcluster(tree, 20, "maxclust"))
         add("UMAP, 300 k-means clusters, weighted Ward (no refinement)", *fine_then_ward(points, 300, seed))
-        add("full: the above, refined at 20, Ward again (core.level_tree)", *build_level_tree(vectors, (7, 20), seed))
+        add("full: the above, refined at 20, Ward again (core.discovery.level_tree)", *build_level_tree(vectors, (7, 20), seed))
     for name, cells in rows.items():
         print(f"| {name} | " + " | ".join(cells) + " |")
 
@@ -194,7 +194,7 @@ def ablation(args) -> None:
 def names(args) -> None:
     """Names of the --levels 7,20 tree two ways, with two checks a reader can rerun: coverage (share of a node's posts
     that contain one of its name words) and exclusivity (share of name words no sibling's name uses)."""
-    from core.discovery import class_tfidf_terms, distinctive_terms, term_counts, tfidf
+    from core.discovery.discover import class_tfidf_terms, distinctive_terms, term_counts, tfidf
 
     corpus = load_newsgroups("train", sample=args.sample, seed=0)
     texts = [corpus.texts[i] for i in np.flatnonzero(corpus.is_row)]
@@ -230,10 +230,10 @@ def names(args) -> None:
 
 
 def heal(args) -> None:
-    from core.corpus_embeddings import embed_corpus
-    from core.encoders import AdapterEncoder
-    from core.evaluate import EvalConfig, level_metrics
-    from core.train import AlignConfig, align
+    from core.align.encoders import AdapterEncoder
+    from core.align.train import AlignConfig, align
+    from core.embedding.vectors import embed_corpus
+    from core.evaluation.evaluate import EvalConfig, level_metrics
 
     train = load_newsgroups("train", sample=args.sample, seed=0)
     test = load_newsgroups("test", sample=args.sample // 2, seed=1)
@@ -275,11 +275,11 @@ def incremental(args) -> None:
     """HCE trained on half the posts, then the other half added to the index in chunks, no retraining."""
     import pandas as pd
 
-    from core.corpus import corpus_from_frame
-    from core.corpus_embeddings import embed_corpus
-    from core.live_index import LiveIndex
-    from core.pseudo_queries import with_pseudo_queries
-    from core.train import AlignConfig, align
+    from core.align.pseudo_queries import with_pseudo_queries
+    from core.align.train import AlignConfig, align
+    from core.data.corpus import corpus_from_frame
+    from core.embedding.vectors import embed_corpus
+    from core.evaluation.live_index import LiveIndex
 
     full = with_pseudo_queries(load_newsgroups("train", sample=args.sample, seed=0), seed=0)
     rows = np.flatnonzero(full.is_row)
@@ -344,7 +344,7 @@ def speed(args) -> None:
 def words(args) -> None:
     """NMI with the gold tree of the --levels tree clustered on the embeddings alone and with the word view (LSA of the
     TF-IDF) beside them at several weights, three seeds each, on long posts and on short WordNet glosses."""
-    from core.builtins import load_corpus
+    from core.data.builtins import load_corpus
 
     def newsgroups():
         corpus = load_newsgroups("train", sample=args.sample, seed=0)

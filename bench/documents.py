@@ -44,14 +44,14 @@ except ImportError:  # python bench/documents.py: this folder is first on the pa
     from newsgroups import available, load_newsgroups
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
-from core.corpus import corpus_from_frame
-from core.corpus_embeddings import embed_corpus
-from core.evaluate import EvalConfig, level_metrics
-from core.index import build_index, search
-from core.lexical import bm25_ranking, rank_fusion
-from core.pseudo_queries import with_pseudo_queries
-from core.train import AlignConfig, align
-from core.workspace import embedding_cache
+from core.align.pseudo_queries import with_pseudo_queries
+from core.align.train import AlignConfig, align
+from core.data.corpus import corpus_from_frame
+from core.embedding.model import embedding_cache
+from core.embedding.vectors import embed_corpus
+from core.evaluation.evaluate import EvalConfig, level_metrics
+from core.evaluation.index import build_index, search
+from core.evaluation.lexical import bm25_ranking, rank_fusion
 
 LEVELS = 4  # gold levels reported: comp / comp.sys / comp.sys.ibm / comp.sys.ibm.pc ...
 
@@ -154,7 +154,7 @@ def heal(args) -> None:
     for weights in args.weights.split(","):
         runs.append((f"HEAL, gold tree, {weights} level weights" + tag, train, {"heal_weights": weights}))
     if not finetune:  # discovered-tree rows only with adapters: on 2 cores a finetune row takes many minutes
-        from core.discovery import discover
+        from core.discovery.discover import discover
 
         for word_weight in (float(w) for w in args.word_weights.split(",")):
             found, _ = discover(train, "kmeans", vectors=train_base, levels=(7, 20), word_weight=word_weight)

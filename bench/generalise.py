@@ -23,16 +23,23 @@ import time
 
 import numpy as np
 
-from core.builtins import load_corpus
-from core.config import AlignConfig
-from core.corpus_embeddings import embed_corpus
-from core.evaluate import EvalConfig, evaluate_embeddings
-from core.index import build_index, search
-from core.lexical import FUSION_DEPTH, bm25_index, bm25_search, rank_fusion
-from core.node_keys import node_keys
-from core.reference import REFERENCE_NAMES, beats, lexical_rankings, link_and_walk, reference_metrics, reference_ranking
-from core.train import align
-from core.workspace import embedding_cache
+from core.align.config import AlignConfig
+from core.align.train import align
+from core.data.builtins import load_corpus
+from core.embedding.model import embedding_cache
+from core.embedding.node_keys import node_keys
+from core.embedding.vectors import embed_corpus
+from core.evaluation.evaluate import EvalConfig, evaluate_embeddings
+from core.evaluation.index import build_index, search
+from core.evaluation.lexical import FUSION_DEPTH, bm25_index, bm25_search, rank_fusion
+from core.evaluation.reference import (
+    REFERENCE_NAMES,
+    beats,
+    lexical_rankings,
+    link_and_walk,
+    reference_metrics,
+    reference_ranking,
+)
 
 ADAPTER_HR = dict(method="hr", encoder="adapter")  # its defaults: separate heads, free lengths, dot / 0.05
 LEVERS = [
@@ -70,7 +77,7 @@ NEWSGROUPS_LEVERS = ORGANISM_LEVERS + ("memory: default, clause", "memory: defau
 
 def hybrid_clause_walk(corpus, base, hybrid: np.ndarray) -> np.ndarray:
     """Link-and-walk linking through the BM25 + zero-shot hybrid over documents AND clauses (the memory method's keys,
-    core/node_keys.py): the first key of the fused key ranking names the node to walk up from; the document-level
+    core/embedding/node_keys.py): the first key of the fused key ranking names the node to walk up from; the document-level
     hybrid ranking fills the rest of the list."""
     keys = node_keys(corpus.texts, "clauses")  # the documents, then their clauses, as embed_corpus encodes them
     depth = min(FUSION_DEPTH, len(keys))
@@ -124,7 +131,7 @@ def main() -> None:
     refs = {"link-and-walk": reference_metrics(corpus, reference_ranking(corpus, base.queries, base.docs), config),
             "link-and-walk (clauses)": reference_metrics(corpus, reference_ranking(
                 corpus, base.queries, base.docs, base.clause_vectors, base.clause_owner), config)}
-    # where queries are texts of their own (newsgroups: Subject lines), the lexical references join (core/lexical.py)
+    # where queries are texts of their own (newsgroups: Subject lines), the lexical references join (core/evaluation/lexical.py)
     lexical = lexical_rankings(corpus, base.queries, base.docs)
     refs |= {REFERENCE_NAMES[k]: reference_metrics(corpus, ranking, config) for k, ranking in lexical.items()}
     if lexical:  # both linking aids at once: measured here only, as it links worse than either alone (reproduction.md)

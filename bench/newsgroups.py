@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.corpus import Corpus, corpus_from_frame
+from core.data.corpus import Corpus, corpus_from_frame
 
 TARBALL = Path(__file__).resolve().parents[2] / "shared" / "data" / "20news-bydate.tar.gz"
 

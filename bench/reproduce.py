@@ -7,7 +7,7 @@
     python bench/reproduce.py speed          # adapter epoch over 10k documents
     python bench/reproduce.py finetune-speed # finetune mode vs sentence-transformers' trainer (pip install -r requirements-bench.txt)
 
-Every number comes from core.train / core.evaluate, the same code the CLI and the app run.
+Every number comes from core.align.train / core.evaluation.evaluate, the same code the CLI and the app run.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from core.builtins import load_corpus
-from core.evaluate import EvalConfig, evaluate_embeddings
-from core.train import AlignConfig, Trainer, align
+from core.align.train import AlignConfig, Trainer, align
+from core.data.builtins import load_corpus
+from core.evaluation.evaluate import EvalConfig, evaluate_embeddings
 
 
 def row(name: str, metrics: dict, seconds: float, max_d: int, extra: str = "") -> str:
@@ -79,7 +79,7 @@ def mammal(args) -> None:
 def nouns(args) -> None:
     """One pretrain-finetune run per dimension: the model at the end of pretraining is the 'standard' row (what plain
     training gives after the same steps), the best checkpoint after the far phase the 'pretrain-finetune' row."""
-    from core.encoders import encode_all
+    from core.align.encoders import encode_all
 
     corpus = load_corpus(args.corpus)
     softmax = f"sampled softmax over {args.negatives:,} documents" if args.negatives else "full softmax"
@@ -119,8 +119,8 @@ def softmax_speed(args) -> None:
     import torch
     import torch.nn.functional as F
 
-    from core.losses import hr_sampled_softmax_loss
-    from core.losses.full_softmax import blocked_softmax_cross_entropy
+    from core.align.losses import hr_sampled_softmax_loss
+    from core.align.losses.full_softmax import blocked_softmax_cross_entropy
 
     n, d, batch = 82_115, 64, args.batch
     torch.manual_seed(0)
@@ -130,7 +130,7 @@ def softmax_speed(args) -> None:
     sampled = torch.randint(n, (8192,))
     variants = {
         "plain full softmax (F.cross_entropy on the (B, N) logits)": lambda: F.cross_entropy(queries @ docs.T / 20, targets),
-        "blocked full softmax (core/losses/full_softmax.py)": lambda: blocked_softmax_cross_entropy(queries, docs, targets, 20.0),
+        "blocked full softmax (core/align/losses/full_softmax.py)": lambda: blocked_softmax_cross_entropy(queries, docs, targets, 20.0),
         "sampled softmax, 8,192 documents": lambda: hr_sampled_softmax_loss(queries, docs, targets, sampled, 20.0, "dot"),
     }
     print(f"{n:,} documents, d = {d}, batch {batch}, {torch.get_num_threads()} threads; median of {args.repeats}\n")
@@ -186,9 +186,8 @@ def finetune_speed(args) -> None:
     from sentence_transformers import SentenceTransformerTrainer, SentenceTransformerTrainingArguments
     from sentence_transformers.losses import MultipleNegativesRankingLoss
 
-    from core.corpus_embeddings import embed_corpus
-    from core.embeddings import load_model
-    from core.workspace import embedding_cache
+    from core.embedding.model import embedding_cache, load_model
+    from core.embedding.vectors import embed_corpus
 
     corpus = load_corpus("wordnet:mammal.n.01")
     base = embed_corpus(corpus, None, embedding_cache())

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import numpy as np
 
-from core.builtins import DEMO, load_corpus
-from core.embeddings import limit_threads
-from core.jobs import TrainingJob, new_run_dir
-from core.maps import cached_map
-from core.train import AlignConfig
+from core.align.train import AlignConfig
+from core.data.builtins import DEMO, load_corpus
+from core.embedding.model import limit_threads
+from core.studio.jobs import TrainingJob, new_run_dir
+from core.studio.maps import cached_map
 
 
 def default_run(workspace: Path) -> None:

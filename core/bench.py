@@ -1,6 +1,6 @@
 """`python -m core bench`: the engine's speed and memory targets, measured side by side and printed as a table.
 
-- encode: core.embeddings.encode vs plain SentenceTransformer.encode on the same texts, alternating, median of runs;
+- encode: core.embedding.model.encode vs plain SentenceTransformer.encode on the same texts, alternating, median of runs;
 - ancestors: all (node, ancestor, distance) pairs of all WordNet nouns;
 - evaluate: `python -m core evaluate wordnet:entity.n.01` with cached embeddings, in a subprocess (wall time and its
   peak resident memory). The first run encodes 164k texts to fill the cache (minutes on a CPU); that is not timed.
@@ -32,8 +32,8 @@ def _median_time(fn, repeats: int) -> tuple[float, object]:
 
 
 def bench_encode(n_texts: int, repeats: int) -> list[tuple[str, str, str]]:
-    from core.builtins import wordnet_nouns
-    from core.embeddings import encode, load_model
+    from core.data.builtins import wordnet_nouns
+    from core.embedding.model import encode, load_model
 
     nouns = wordnet_nouns()
     rng = np.random.default_rng(0)
@@ -51,7 +51,7 @@ def bench_encode(n_texts: int, repeats: int) -> list[tuple[str, str, str]]:
     ours_m, theirs_m = statistics.median(ours), statistics.median(theirs)
     return [
         ("encode, sentence-transformers encode", f"{n_texts / theirs_m:,.0f} texts/s", f"median of {repeats}, {n_texts} WordNet texts, batch 64, {model.device}"),
-        ("encode, core.embeddings.encode", f"{n_texts / ours_m:,.0f} texts/s", "same texts, alternating with the above"),
+        ("encode, core.embedding.model.encode", f"{n_texts / ours_m:,.0f} texts/s", "same texts, alternating with the above"),
         ("encode throughput ratio (ours / theirs)", f"{theirs_m / ours_m:.3f}", "target >= 0.95"),
     ]
 
@@ -60,7 +60,7 @@ def bench_load(n_rows: int, repeats: int) -> list[tuple[str, str, str]]:
     """Load a generated CSV of n_rows with a parents column (a random DAG) and one with a path column."""
     import pandas as pd
 
-    from core.corpus_files import load_corpus_file
+    from core.data.files import load_corpus_file
 
     rng = np.random.default_rng(0)
     words = np.array("alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split())
@@ -80,8 +80,8 @@ def bench_load(n_rows: int, repeats: int) -> list[tuple[str, str, str]]:
 
 
 def bench_ancestors(repeats: int) -> list[tuple[str, str, str]]:
-    from core.builtins import wordnet_nouns
-    from core.hierarchy import Hierarchy
+    from core.data.builtins import wordnet_nouns
+    from core.data.hierarchy import Hierarchy
 
     h = wordnet_nouns().hierarchy
 
@@ -95,7 +95,7 @@ def bench_ancestors(repeats: int) -> list[tuple[str, str, str]]:
 
 def bench_deep_chain(nodes: int, repeats: int) -> list[tuple[str, str, str]]:
     """`info`'s statistics on a single chain: the deepest hierarchy there is, n(n+1)/2 ancestor pairs."""
-    from core.corpus_files import load_corpus_file
+    from core.data.files import load_corpus_file
 
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "chain.csv")
@@ -108,9 +108,9 @@ def bench_deep_chain(nodes: int, repeats: int) -> list[tuple[str, str, str]]:
 
 
 def bench_evaluate(corpus: str, workspace: str | None) -> list[tuple[str, str, str]]:
-    from core.builtins import load_corpus
-    from core.corpus_embeddings import embed_corpus
-    from core.workspace import embedding_cache
+    from core.data.builtins import load_corpus
+    from core.embedding.model import embedding_cache
+    from core.embedding.vectors import embed_corpus
 
     c = load_corpus(corpus)
     t = time.perf_counter()

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from core.atomic import write_json
-from core.builtins import load_corpus
+from core.data.builtins import load_corpus
 from core.errors import InputError
 
 
@@ -75,9 +75,9 @@ def cmd_info(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from core.corpus_embeddings import embed_corpus
-    from core.evaluate import EvalConfig, evaluate_embeddings
-    from core.workspace import embedding_cache
+    from core.embedding.model import embedding_cache
+    from core.embedding.vectors import embed_corpus
+    from core.evaluation.evaluate import EvalConfig, evaluate_embeddings
 
     bars = ProgressBars(not args.quiet)
     corpus = load_corpus(args.corpus)
@@ -88,7 +88,7 @@ def cmd_evaluate(args) -> int:
     t1 = time.perf_counter()
     metrics = evaluate_embeddings(corpus, queries, docs, config, progress=bars.stage("search"))
     if not (args.model or "").startswith("gaussian"):
-        from core.reference import reference_metrics, reference_ranking
+        from core.evaluation.reference import reference_metrics, reference_ranking
 
         metrics["reference"] = reference_metrics(corpus, reference_ranking(corpus, queries, docs), config)
     t2 = time.perf_counter()
@@ -112,7 +112,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from core.corpus_files import save_corpus
+    from core.data.files import save_corpus
 
     corpus = load_corpus(args.corpus)
     path = save_corpus(corpus, args.out)
@@ -136,7 +136,7 @@ def format_comparison(columns: dict[str, dict]) -> str:
 
 def verdict_lines(summary: dict) -> list[str]:
     """One plain sentence per comparison of a run's held-out recall."""
-    from core.reference import REFERENCE_NAMES
+    from core.evaluation.reference import REFERENCE_NAMES
 
     out = []
     for key, verdict in summary.items():
@@ -182,11 +182,12 @@ def cmd_align(args) -> int:
     import threading
     from dataclasses import fields, replace
 
-    from core.config import AlignConfig
-    from core.corpus_embeddings import embed_corpus
-    from core.runs import prepare_out, run_alignment
-    from core.train import steps_for_epochs
-    from core.workspace import embedding_cache
+    from core.align.config import AlignConfig
+    from core.align.train import steps_for_epochs
+    from core.embedding.model import embedding_cache
+    from core.embedding.vectors import embed_corpus
+    from core.runs.alignment import run_alignment
+    from core.runs.folder import prepare_out
 
     values = {f.name: getattr(args, f.name) for f in fields(AlignConfig) if getattr(args, f.name, None) is not None}
     config = AlignConfig(**values).resolved()  # every option checked before anything is loaded or written
@@ -226,7 +227,7 @@ def cmd_align(args) -> int:
           + (" (lookup tables: held-out queries are untrained, so validation is in-sample)" if split["validation_in_sample"] else ""))
     split_key = "all queries (in-sample)" if split["validation_in_sample"] else "held-out queries"
     columns = {"zero-shot" if config.encoder != "lookup" else "before": metrics["before"], "after": metrics["after"]}
-    from core.reference import REFERENCE_NAMES
+    from core.evaluation.reference import REFERENCE_NAMES
 
     columns.update({name: metrics[key] for key, name in REFERENCE_NAMES.items() if key in metrics})
     pick = (lambda m: m) if split["validation_in_sample"] else (lambda m: m["heldout"])
@@ -244,9 +245,9 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
     import re
     from dataclasses import fields
 
-    from core.config import AlignConfig
+    from core.align.config import AlignConfig
 
-    source = Path(__file__).with_name("config.py").read_text()
+    source = Path(__file__).with_name("align").joinpath("config.py").read_text()
     for f in fields(AlignConfig):
         match = re.search(rf"^    {f.name}: .*?# (.*)$", source, re.M)
         help_text = (match[1] if match else "") + ("" if f.default is None else f" (default {f.default})")
@@ -262,10 +263,10 @@ def add_config_options(parser: argparse.ArgumentParser) -> None:
 def cmd_hierarchy(args) -> int:
     import numpy as np
 
-    from core.corpus_files import save_corpus
-    from core.discovery import check_discovery_options, check_word_weight, discover
-    from core.hnmfk import HNMFkConfig
-    from core.level_tree import parse_levels
+    from core.data.files import save_corpus
+    from core.discovery.discover import check_discovery_options, check_word_weight, discover
+    from core.discovery.hnmfk import HNMFkConfig
+    from core.discovery.level_tree import parse_levels
 
     levels = parse_levels(args.levels) if args.levels is not None else None
     check_discovery_options(args.method, args.branching, args.depth, levels)  # before any loading, encoding or writing
@@ -274,7 +275,7 @@ def cmd_hierarchy(args) -> int:
     bars = ProgressBars(not args.quiet)
     vectors = None
     if args.method == "kmeans":
-        from core.workspace import embedding_cache
+        from core.embedding.model import embedding_cache
 
         rows = np.flatnonzero(corpus.is_row)
         texts = [corpus.texts[i] for i in rows]

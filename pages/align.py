@@ -7,11 +7,11 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from core.config import ENCODERS, METHODS, RECIPES, AlignConfig
-from core.embeddings import pick_device
-from core.figures import headline_numbers, loss_figure, progress_figure, training_figure
-from core.reference import REFERENCE_NAMES
-from core.runs import BrokenRun, RunFolder
+from core.align.config import ENCODERS, METHODS, RECIPES, AlignConfig
+from core.embedding.model import pick_device
+from core.evaluation.reference import REFERENCE_NAMES
+from core.runs.folder import BrokenRun, RunFolder
+from core.studio.figures import headline_numbers, loss_figure, progress_figure, training_figure
 
 st.title("Align")
 corpus = ui.active_corpus()

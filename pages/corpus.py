@@ -5,13 +5,13 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from core.builtins import BUILTIN_EXAMPLES, DEMO
-from core.figures import hierarchy_figure
-from core.workspace import DATA_ROOT_VAR, data_roots, serves_only_this_machine
+from core.data.builtins import BUILTIN_EXAMPLES, DEMO
+from core.data.workspace import DATA_ROOT_VAR, data_roots, serves_only_this_machine
+from core.studio.figures import hierarchy_figure
 
 st.title("Corpus")
 # a local path reads files on the server: offered only when the server answers this machine alone, and then only under
-# the data roots (core/workspace.py)
+# the data roots (core/data/workspace.py)
 local = serves_only_this_machine(st.get_option("server.address"))
 sources = ["Built-in", "Upload a file", "Local path"] if local else ["Built-in", "Upload a file"]
 source = st.radio("Source", sources, horizontal=True, key="corpus_source")

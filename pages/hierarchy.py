@@ -6,9 +6,9 @@ import numpy as np
 import streamlit as st
 
 import ui
+from core.discovery.level_tree import parse_levels
 from core.errors import InputError
-from core.figures import hierarchy_figure
-from core.level_tree import parse_levels
+from core.studio.figures import hierarchy_figure
 
 st.title("Hierarchy")
 corpus = ui.active_corpus()

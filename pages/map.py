@@ -7,9 +7,10 @@ import numpy as np
 import streamlit as st
 
 import ui
-from core.figures import UNLABELLED, label_colours, map_figure, short_name
-from core.maps import MAX_POINTS, build_maps, first_informative_level, map_paths, read_map, sample_rows
-from core.workspace import embedding_cache, workspace_dir
+from core.data.workspace import workspace_dir
+from core.embedding.model import embedding_cache
+from core.studio.figures import UNLABELLED, label_colours, map_figure, short_name
+from core.studio.maps import MAX_POINTS, build_maps, first_informative_level, map_paths, read_map, sample_rows
 
 st.title("Map")
 name, run, corpus = ui.pick_finished_run("map_run", "map it")

@@ -8,11 +8,11 @@ import numpy as np
 import streamlit as st
 
 import ui
-from core.evaluate import heldout_mask
-from core.figures import short_name
-from core.index import build_index, search
-from core.lexical import FUSION_DEPTH
-from core.reference import REFERENCE_NAMES, reference_ranking, search_lexical_references
+from core.evaluation.evaluate import heldout_mask
+from core.evaluation.index import build_index, search
+from core.evaluation.lexical import FUSION_DEPTH
+from core.evaluation.reference import REFERENCE_NAMES, reference_ranking, search_lexical_references
+from core.studio.figures import short_name
 
 st.title("Retrieve")
 name, run, corpus = ui.pick_finished_run("retrieve_run", "query it")

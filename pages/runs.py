@@ -6,10 +6,10 @@ from __future__ import annotations
 import streamlit as st
 
 import ui
-from core.figures import recall_by_distance_figure
-from core.reference import REFERENCE_NAMES
-from core.runs import FINISHED, BrokenRun
-from core.workspace import workspace_dir
+from core.data.workspace import workspace_dir
+from core.evaluation.reference import REFERENCE_NAMES
+from core.runs.folder import FINISHED, BrokenRun
+from core.studio.figures import recall_by_distance_figure
 
 st.title("Runs")
 runs = ui.list_runs()

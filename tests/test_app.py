@@ -8,7 +8,7 @@ import time
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.reference import REFERENCE_NAMES
+from core.evaluation.reference import REFERENCE_NAMES
 from tests.conftest import ROOT
 
 APP = str(ROOT / "app.py")
@@ -187,10 +187,10 @@ def test_runs_page_without_runs(app):
 
 
 def test_map_page_draws_before_and_after_for_a_finished_run(app, workspace):
-    from core.builtins import load_corpus
-    from core.jobs import new_run_dir
-    from core.runs import run_alignment
-    from core.train import AlignConfig
+    from core.align.train import AlignConfig
+    from core.data.builtins import load_corpus
+    from core.runs.alignment import run_alignment
+    from core.studio.jobs import new_run_dir
 
     config = AlignConfig(method="hr", encoder="lookup", dim=8, steps=20, eval_every=10)
     run_alignment(load_corpus("synthetic:3x3"), config, new_run_dir(workspace, config))
@@ -212,10 +212,10 @@ def test_map_page_draws_before_and_after_for_a_finished_run(app, workspace):
 
 
 def test_runs_page_lists_broken_runs_and_shows_percentages(app, workspace):
-    from core.builtins import load_corpus
-    from core.jobs import new_run_dir
-    from core.runs import run_alignment
-    from core.train import AlignConfig
+    from core.align.train import AlignConfig
+    from core.data.builtins import load_corpus
+    from core.runs.alignment import run_alignment
+    from core.studio.jobs import new_run_dir
 
     config = AlignConfig(method="hr", encoder="lookup", dim=8, steps=20, eval_every=10)
     run_alignment(load_corpus("synthetic:3x3"), config, new_run_dir(workspace, config))
@@ -233,10 +233,10 @@ def test_runs_page_lists_broken_runs_and_shows_percentages(app, workspace):
 
 
 def test_retrieve_page_shows_before_and_after_with_distances(app, workspace):
-    from core.builtins import load_corpus
-    from core.jobs import new_run_dir
-    from core.runs import run_alignment
-    from core.train import AlignConfig
+    from core.align.train import AlignConfig
+    from core.data.builtins import load_corpus
+    from core.runs.alignment import run_alignment
+    from core.studio.jobs import new_run_dir
 
     config = AlignConfig(method="hr", encoder="lookup", dim=8, steps=200, lr=0.05, eval_every=100)
     run_alignment(load_corpus("synthetic:3x3"), config, new_run_dir(workspace, config))
@@ -292,7 +292,7 @@ def test_query_and_text_file_gets_a_discovered_tree_and_trains_hce_from_the_alig
     """The document-side corpus shape end to end in the app: a file with query and text columns only (no ids, no
     hierarchy), a tree discovered on the Hierarchy page, then HCE (adapter) trained on it from the Align page to the
     end with a held-out share and a base weight of its own."""
-    from core.evaluate import heldout_mask
+    from core.evaluation.evaluate import heldout_mask
 
     topics = {"space": "rocket orbit launch nasa shuttle moon", "cars": "engine wheel brake dealer sedan tyre",
               "cooking": "recipe oven flour butter garlic simmer"}

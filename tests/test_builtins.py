@@ -5,9 +5,9 @@ import re
 import numpy as np
 import pytest
 
-from core.builtins import load_corpus, wordnet_nouns
-from core.evaluate import evaluate_embeddings
-from core.gaussian import gaussian_embeddings
+from core.data.builtins import load_corpus, wordnet_nouns
+from core.embedding.gaussian import gaussian_embeddings
+from core.evaluation.evaluate import evaluate_embeddings
 
 
 def test_all_wordnet_nouns():
@@ -76,7 +76,7 @@ def test_huge_synthetic_trees_are_refused_at_once(name, words):
 
 
 def test_synthetic_sizes_are_counted_exactly_below_the_limits():
-    from core.builtins import synthetic_size
+    from core.data.builtins import synthetic_size
 
     assert synthetic_size(4, 5) == (156, 1 + 2 * 5 + 3 * 25 + 4 * 125)
     assert synthetic_size(7070, 1) == (7070, 7070 * 7071 // 2)
@@ -86,7 +86,7 @@ def test_synthetic_sizes_are_counted_exactly_below_the_limits():
 
 @pytest.mark.parametrize("typed", ["/etc/passwd", "secret.csv", "data/x.jsonl", "C:/x.csv", "http://x/y.csv", " "])
 def test_the_built_in_name_box_never_takes_a_path(typed):
-    from core.builtins import builtin_name
+    from core.data.builtins import builtin_name
     from core.errors import InputError
 
     with pytest.raises(InputError, match="not a built-in corpus name"):

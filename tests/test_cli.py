@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from core.builtins import load_corpus
-from core.corpus_files import load_corpus_file
+from core.data.builtins import load_corpus
+from core.data.files import load_corpus_file
 from tests.conftest import ROOT
 
 
@@ -73,7 +73,7 @@ def test_no_core_module_imports_streamlit():
         names += [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]
         assert not [n for n in names if n.split(".")[0] == "streamlit"], path
     code = "import sys, pkgutil, importlib, core\n" \
-           "[importlib.import_module('core.' + m.name) for m in pkgutil.iter_modules(core.__path__) if m.name != '__main__']\n" \
+           "[importlib.import_module(m.name) for m in pkgutil.walk_packages(core.__path__, 'core.') if m.name != 'core.__main__']\n" \
            "print('streamlit' in sys.modules)"
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
@@ -100,8 +100,8 @@ def test_hierarchy_options_that_cannot_make_a_tree_are_refused_in_one_line(tmp_p
 
 
 def test_hnmfk_config_checks_every_field():
+    from core.discovery.hnmfk import HNMFkConfig
     from core.errors import InputError
-    from core.hnmfk import HNMFkConfig
 
     for bad in (dict(k_min=1), dict(k_max=1), dict(k_min=5, k_max=3), dict(epsilon=1.5), dict(threshold=2.0),
                 dict(init="magic"), dict(max_depth=0), dict(min_docs=True)):
@@ -123,7 +123,7 @@ def test_hierarchy_with_levels_writes_the_sizes_asked_for(tmp_path):
     r = run("hierarchy", "synthetic:3x3", "--levels", "2,4", "--out", str(out), "--quiet")
     assert r.returncode == 0, r.stderr
     assert "levels 2 / 4" in r.stdout
-    from core.corpus_files import load_corpus_file
+    from core.data.files import load_corpus_file
 
     found = load_corpus_file(out)
     depth = found.hierarchy.depth[~found.is_row]

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.builtins import load_corpus
-from core.corpus_files import load_corpus_file, save_corpus
+from core.data.builtins import load_corpus
+from core.data.files import load_corpus_file, save_corpus
 from core.errors import InputError
 from tests.conftest import ROOT, write
 

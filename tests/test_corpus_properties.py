@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.corpus_files import load_corpus_file, save_corpus
+from core.data.files import load_corpus_file, save_corpus
 from core.errors import InputError
 
 # cells a careless or hostile file may hold: separators, quotes, formula starts, newlines, non-ASCII, blanks
@@ -126,7 +126,7 @@ def test_parquet_types_are_read_exactly_or_refused(tmp_path):
 
 
 def test_export_escapes_formula_cells_for_spreadsheets(tmp_path):
-    from core.corpus_files import load_corpus_bytes
+    from core.data.files import load_corpus_bytes
 
     corpus = load_corpus_bytes("in.csv", b"id,text\n=cmd!A0,+SUM(1)\nb,@x\n")
     out = save_corpus(corpus, tmp_path / "out.csv")
@@ -137,7 +137,7 @@ def test_export_escapes_formula_cells_for_spreadsheets(tmp_path):
 
 @pytest.mark.parametrize("name", ["..", ".", "", "a\x00b.csv", "x" * 300 + ".csv", "a\nb.csv"])
 def test_unusable_upload_names_are_refused(name):
-    from core.corpus_files import load_corpus_bytes
+    from core.data.files import load_corpus_bytes
 
     with pytest.raises(InputError, match="not a usable file name"):
         load_corpus_bytes(name, b"id,text\na,b\n")

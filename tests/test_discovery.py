@@ -8,11 +8,11 @@ import pytest
 from sklearn.metrics import homogeneity_score
 from sklearn.metrics import normalized_mutual_info_score as nmi
 
-from core.corpus import corpus_from_frame
-from core.corpus_files import load_corpus_file, save_corpus
-from core.discovery import discover
-from core.hnmfk import HNMFkConfig, hnmfk, select_k
-from core.kmeans_tree import build_kmeans_tree
+from core.data.corpus import corpus_from_frame
+from core.data.files import load_corpus_file, save_corpus
+from core.discovery.discover import discover
+from core.discovery.hnmfk import HNMFkConfig, hnmfk, select_k
+from core.discovery.kmeans_tree import build_kmeans_tree
 
 # A planted two-level topic tree: 3 topics, each with 2 subtopics, each with its own words.
 TOPICS = {
@@ -49,7 +49,7 @@ def test_hnmfk_recovers_a_planted_topic_tree():
     top, leaf = top_and_leaf(found)
     gold_top = [g.split("/")[0] for g in gold]
     assert nmi(gold_top, top) > 0.95
-    # HNMFk takes the LARGEST stable k, so a planted leaf may be split further (see core/hnmfk.py), but a discovered
+    # HNMFk takes the LARGEST stable k, so a planted leaf may be split further (see core/discovery/hnmfk.py), but a discovered
     # leaf never mixes planted leaves, and the planted leaves are still found
     assert homogeneity_score(gold, leaf) > 0.95
     assert nmi(gold, leaf) > 0.8
@@ -77,7 +77,7 @@ def test_select_k_finds_the_rank_of_a_clean_matrix():
 
 def test_a_child_never_searches_more_topics_than_its_parent():
     corpus, _ = planted_corpus()
-    from core.discovery import tfidf
+    from core.discovery.discover import tfidf
 
     X, _ = tfidf(list(corpus.texts))
     root = hnmfk(X.T.tocsc(), HNMFkConfig(k_max=4, max_depth=3, min_docs=10, perturbations=3, threshold=0.5))
@@ -125,7 +125,7 @@ def test_kmeans_tree_on_tiny_inputs_is_quiet(capfd):
 
 
 def test_discovered_hierarchy_round_trips_and_trains(tmp_path):
-    from core.train import AlignConfig, align
+    from core.align.train import AlignConfig, align
 
     vectors, top, _ = nested_blobs()
     frame = pd.DataFrame({"id": [f"d{i}" for i in range(len(vectors))], "text": [f"doc about thing {t}" for t in top]})
@@ -160,7 +160,7 @@ def test_cli_hierarchy(tmp_path, method):
 # --- level tree: the sizes the user asks for -------------------------------------------------------------------------
 
 def test_weighted_ward_merges_by_size_weighted_cost():
-    from core.level_tree import cut_merges, weighted_ward
+    from core.discovery.level_tree import cut_merges, weighted_ward
 
     # equal sizes: the two nearest centroids merge first
     merges = weighted_ward(np.array([[0.0], [1.0], [10.0]]), np.array([1, 1, 1]))
@@ -189,7 +189,7 @@ def planted_vectors(tops: int = 3, subs: int = 4, per: int = 20, d: int = 16, se
 
 @pytest.mark.parametrize("per", [6, 20])  # 72 documents: clustered as they are; 240: through UMAP
 def test_level_tree_recovers_a_planted_tree_and_nests(per):
-    from core.level_tree import build_level_tree
+    from core.discovery.level_tree import build_level_tree
 
     vectors, top, leaf = planted_vectors(per=per)
     stages = []
@@ -202,8 +202,8 @@ def test_level_tree_recovers_a_planted_tree_and_nests(per):
 @pytest.mark.parametrize("levels, message", [((7,), None), ((20, 7), "more topics than the one above"),
                                              ((1, 5), "at least 2"), ((5, 500), "at most 240"), ((), "no level")])
 def test_level_sizes_are_checked(levels, message):
+    from core.discovery.level_tree import check_levels
     from core.errors import InputError
-    from core.level_tree import check_levels
 
     if message is None:
         assert check_levels(levels, 240) == levels
@@ -230,7 +230,7 @@ def test_discover_with_levels_gives_named_nested_levels():
 
 
 def test_levels_only_with_kmeans():
-    from core.discovery import check_discovery_options
+    from core.discovery.discover import check_discovery_options
     from core.errors import InputError
 
     with pytest.raises(InputError, match="HNMFk chooses its own"):
@@ -240,7 +240,7 @@ def test_levels_only_with_kmeans():
 def test_class_tfidf_prefers_words_frequent_in_a_group_and_rare_elsewhere():
     import scipy.sparse as sp
 
-    from core.discovery import class_tfidf_terms
+    from core.discovery.discover import class_tfidf_terms
 
     vocab = np.array(["the", "orbit", "bread", "rare"])
     counts = sp.csr_matrix(np.array([[5, 3, 0, 0], [5, 2, 0, 1], [5, 0, 4, 0], [5, 0, 3, 0]]))
@@ -251,7 +251,7 @@ def test_class_tfidf_prefers_words_frequent_in_a_group_and_rare_elsewhere():
 
 def test_a_query_and_text_file_gets_a_discovered_tree_and_trains_on_it():
     """The document-retrieval shape: rows with a query and a text, no hierarchy; discovery adds one, training uses it."""
-    from core.train import AlignConfig, align
+    from core.align.train import AlignConfig, align
 
     corpus, gold = planted_corpus(per_leaf=10)
     rows = np.flatnonzero(corpus.is_row)
@@ -284,7 +284,7 @@ def test_the_word_view_recovers_topics_the_embeddings_cannot_see():
 def test_word_view_rows_are_unit_and_the_weight_sets_their_share():
     import scipy.sparse as sp
 
-    from core.discovery import with_word_view, word_view
+    from core.discovery.discover import with_word_view, word_view
 
     X = sp.csr_matrix(np.array([[1.0, 0, 0, 2], [0, 3, 1, 0], [1, 1, 0, 0], [0, 0, 0, 0], [2, 0, 1, 1]]))
     words = word_view(X, dimensions=2)

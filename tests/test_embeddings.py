@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import core.embeddings as emb
+import core.embedding.model as emb
 from core.errors import InputError
 
 TEXTS = ["a dog barks", "cats purr softly on the warm windowsill in the afternoon", "x", "whales are mammals"]

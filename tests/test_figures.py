@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.builtins import load_corpus
-from core.figures import (
+from core.data.builtins import load_corpus
+from core.studio.figures import (
     LiveTrainingChart,
     headline_numbers,
     hierarchy_figure,
@@ -16,7 +16,7 @@ from core.figures import (
     training_figure,
     trim_tree,
 )
-from core.maps import cluster_labels, knn_agreement
+from core.studio.maps import cluster_labels, knn_agreement
 
 
 def unit(degrees: list[float]) -> np.ndarray:

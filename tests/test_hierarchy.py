@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.hierarchy import CycleError, Hierarchy
+from core.data.hierarchy import CycleError, Hierarchy
 
 # A small DAG: r -> a, r -> b; a -> c, b -> c (two parents); c -> d; a -> e
 #      r

@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.index import brute_force_search, build_index, search
+from core.evaluation.index import brute_force_search, build_index, search
 
 
 def test_exact_index_equals_brute_force():

@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import time
 
-from core.builtins import load_corpus
-from core.jobs import TrainingJob, new_run_dir
-from core.runs import read_status
-from core.train import AlignConfig
+from core.align.train import AlignConfig
+from core.data.builtins import load_corpus
+from core.runs.folder import read_status
+from core.studio.jobs import TrainingJob, new_run_dir
 
 
 def test_background_job_reports_progress_and_stops(tmp_path):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-import core.lexical
-from core.lexical import bm25_ranking, rank_fusion
+import core.evaluation.lexical
+from core.evaluation.lexical import bm25_ranking, rank_fusion
 
 
 def test_rank_fusion_sums_reciprocal_ranks_hand_worked():
@@ -35,7 +35,7 @@ def test_rank_fusion_works_through_query_chunks(monkeypatch):
     rng = np.random.default_rng(0)
     a, b = (np.stack([rng.permutation(50)[:10] for _ in range(7)]) for _ in range(2))
     whole = rank_fusion([a, b], n_docs=50, width=10)  # one pass
-    monkeypatch.setattr(core.lexical, "FUSION_CELLS", 40)  # two queries (2 x 20 entries) per pass: the last one short
+    monkeypatch.setattr(core.evaluation.lexical, "FUSION_CELLS", 40)  # two queries (2 x 20 entries) per pass: the last one short
     assert rank_fusion([a, b], n_docs=50, width=10).tolist() == whole.tolist()
 
 
@@ -56,7 +56,7 @@ def test_bm25_width_beyond_the_corpus_pads():
 def _asked_corpus(with_queries: bool):
     import pandas as pd
 
-    from core.corpus import corpus_from_frame
+    from core.data.corpus import corpus_from_frame
 
     frame = pd.DataFrame({"id": ["a", "b", "c", "d"],
                           "text": ["rocket launch orbit", "engine brake wheel", "oven flour butter", "moon shuttle"],
@@ -67,7 +67,7 @@ def _asked_corpus(with_queries: bool):
 
 
 def test_lexical_references_rank_each_querys_own_text_and_fuse_with_the_zero_shot_vectors():
-    from core.reference import lexical_rankings
+    from core.evaluation.reference import lexical_rankings
 
     corpus = _asked_corpus(with_queries=True)
     nodes = corpus.query_nodes  # a, b, d (c has no query)
@@ -94,7 +94,7 @@ def test_lexical_references_rank_each_querys_own_text_and_fuse_with_the_zero_sho
 
 
 def test_no_lexical_references_where_queries_are_the_documents_own_texts():
-    from core.reference import lexical_rankings
+    from core.evaluation.reference import lexical_rankings
 
     corpus = _asked_corpus(with_queries=False)
     vectors = np.eye(corpus.n, dtype=np.float32)

@@ -3,10 +3,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.builtins import load_corpus
-from core.corpus import corpus_from_frame
-from core.live_index import LiveIndex
-from core.pseudo_queries import cloze_span, with_pseudo_queries
+from core.align.pseudo_queries import cloze_span, with_pseudo_queries
+from core.data.builtins import load_corpus
+from core.data.corpus import corpus_from_frame
+from core.evaluation.live_index import LiveIndex
 
 
 def test_add_search_remove_without_retraining():

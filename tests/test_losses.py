@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from core.losses import (
+from core.align.losses import (
     code_loss,
     flat_info_nce,
     hce_loss,
@@ -189,7 +189,7 @@ def test_link_loss_is_the_mean_log_posterior_of_the_true_ancestors():
 
 
 def test_blocked_full_softmax_equals_the_plain_one_in_value_and_gradients():
-    from core.losses.full_softmax import blocked_softmax_cross_entropy
+    from core.align.losses.full_softmax import blocked_softmax_cross_entropy
 
     torch.manual_seed(3)
     q = torch.randn(7, 5, dtype=torch.float64, requires_grad=True)
@@ -215,7 +215,7 @@ def test_sampled_softmax_with_every_document_drawn_once_is_the_full_softmax_minu
 
 
 def test_heal_weight_schemes_sum_to_one_and_order_levels():
-    from core.losses.heal import heal_weights
+    from core.align.losses.heal import heal_weights
 
     for scheme in ("paper", "uniform", "fine"):
         assert float(heal_weights(3, scheme).sum()) == pytest.approx(1.0)
@@ -227,8 +227,8 @@ def test_heal_weight_schemes_sum_to_one_and_order_levels():
 def test_heal_level_labels_drop_own_ids_and_repeated_groupings():
     import pandas as pd
 
-    from core.corpus import corpus_from_frame
-    from core.objectives.heal import heal_level_labels
+    from core.align.objectives.heal import heal_level_labels
+    from core.data.corpus import corpus_from_frame
 
     # a/x/y and b/z/w: levels 1 and 2 group the documents exactly as level 0 does; c/u and c/v split c's documents
     frame = pd.DataFrame({"id": [f"d{i}" for i in range(6)], "text": ["t"] * 6,
@@ -247,7 +247,7 @@ def test_heal_level_labels_drop_own_ids_and_repeated_groupings():
 
 
 def test_length_penalty_hand_worked_and_zero_on_unit_rows():
-    from core.losses import length_penalty
+    from core.align.losses import length_penalty
 
     v = torch.tensor([[1.0, 0.0], [2.0, 0.0], [0.6, 0.8]])  # squared lengths 1, 4, 1
     assert length_penalty(v).item() == pytest.approx((0 + 9 + 0) / 3)

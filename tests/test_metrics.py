@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.hierarchy import Hierarchy
-from core.metrics import knn_macro_f1, knn_vote, precision_at_k, query_metrics, recall_by_distance, target_ranks
+from core.data.hierarchy import Hierarchy
+from core.evaluation.metrics import (
+    knn_macro_f1,
+    knn_vote,
+    precision_at_k,
+    query_metrics,
+    recall_by_distance,
+    target_ranks,
+)
 
 # chain r(0) <- a(1) <- b(2); queries for b and a
 CHAIN = Hierarchy.from_parent_lists(["r", "a", "b"], [[], [0], [1]])

@@ -11,10 +11,11 @@ import time
 
 import pytest
 
-from core.builtins import load_corpus
-from core.config import AlignConfig
+from core.align.config import AlignConfig
+from core.data.builtins import load_corpus
 from core.errors import InputError
-from core.runs import BrokenRun, RunFolder, list_runs, prepare_out, run_alignment
+from core.runs.alignment import run_alignment
+from core.runs.folder import BrokenRun, RunFolder, list_runs, prepare_out
 from tests.conftest import ROOT
 
 TREE = load_corpus("synthetic:3x3")
@@ -124,7 +125,7 @@ def test_killed_runs_read_as_interrupted_and_broken_runs_as_broken(tmp_path, mon
 def test_a_run_opens_its_own_corpus_snapshot_and_checks_ids(tmp_path):
     source = tmp_path / "topics.csv"
     source.write_text("id,text,query,path\na,alpha text,alpha,x/y\nb,beta text,beta,x/z\nc,gamma text,gamma,w\n")
-    from core.corpus_files import load_corpus_file
+    from core.data.files import load_corpus_file
 
     corpus = load_corpus_file(source)
     run_alignment(corpus, AlignConfig(method="hr", steps=3, **LOOKUP), tmp_path / "run")

@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import torch
 
-from core.builtins import load_corpus
-from core.corpus_embeddings import embed_corpus
-from core.embeddings import load_model
+from core.align.train import AlignConfig, align, split_queries, steps_for_epochs
+from core.data.builtins import load_corpus
+from core.embedding.model import embedding_cache, load_model
+from core.embedding.vectors import embed_corpus
 from core.errors import InputError
-from core.runs import read_status, run_alignment
-from core.train import AlignConfig, align, split_queries, steps_for_epochs
-from core.workspace import embedding_cache
+from core.runs.alignment import run_alignment
+from core.runs.folder import read_status
 
 TREE = load_corpus("synthetic:3x3")  # 13 nodes
 LOOKUP = dict(encoder="lookup", dim=8, lr=0.05, batch_size=64, eval_every=10)
@@ -65,7 +65,7 @@ OWN_METRIC_RUNS = {
 
 def own_metric_gain(method: str, zero_gradient: bool = False) -> tuple[float, float]:
     """(validation score of the method's own metric before training, after training with the best checkpoint)."""
-    from core.train import Trainer
+    from core.align.train import Trainer
 
     config = AlignConfig(method=method, batch_size=32, eval_every=50, **OWN_METRIC_RUNS[method])
     trainer = Trainer(PLANTED, config, planted_base() if config.encoder != "lookup" else None)
@@ -173,8 +173,8 @@ def test_export_of_a_perturbed_head_is_exact(tmp_path, minilm_base, head, shared
     """Random (far from identity) head weights: the Dense layers must still compute the head exactly."""
     import torch
 
-    from core.encoders import AdapterEncoder, encode_all
-    from core.export import export_encoder
+    from core.align.encoders import AdapterEncoder, encode_all
+    from core.align.export import export_encoder
 
     encoder = AdapterEncoder(*minilm_base, head=head, hidden=32, shared=shared, base_weight=base_weight)
     torch.manual_seed(0)
@@ -194,7 +194,7 @@ def test_export_of_a_perturbed_head_is_exact(tmp_path, minilm_base, head, shared
 
 
 def test_finetune_mode_trains_the_transformer(tmp_path, minilm_base):
-    from core.train import Trainer
+    from core.align.train import Trainer
 
     config = AlignConfig(method="flat", encoder="finetune", steps=2, batch_size=8, eval_every=1)
     weights = lambda model: model[0].auto_model.embeddings.word_embeddings.weight.detach().numpy().copy()  # noqa: E731
@@ -228,7 +228,7 @@ def test_bad_options_are_input_errors():
 
 
 def test_hce_co_training_never_keeps_a_tree_that_lowered_validation():
-    from core.train import Trainer
+    from core.align.train import Trainer
 
     config = AlignConfig(method="hce", hce_branching=3, hce_rebuild_every=10, steps=40, **LOOKUP)
     trainer = Trainer(load_corpus("synthetic:3x4"), config)
@@ -281,7 +281,7 @@ def test_memory_with_one_code_per_node_scores_the_exact_posterior(minilm_base):
     vector is its attention-weighted mix of codes, so <query, doc_a> = sum_b w_ab P(b is an ancestor)."""
     import torch
 
-    from core.train import Trainer
+    from core.align.train import Trainer
 
     trainer = Trainer(TREE, AlignConfig(method="memory", link_steps=0, base_weight=0.0), minilm_base)
     enc = trainer.encoder
@@ -304,8 +304,8 @@ def test_memory_with_one_code_per_node_scores_the_exact_posterior(minilm_base):
 def test_heal_adapter_never_trains_on_validation_or_heldout_documents():
     """Checkpoints are chosen on unseen documents: HEAL's batches draw only rows outside the validation and held-out
     query nodes (for a corpus without queries, each row is its own query node); lookup tables keep every row."""
-    from core.objectives.heal import trained_documents
-    from core.train import Trainer
+    from core.align.objectives.heal import trained_documents
+    from core.align.train import Trainer
 
     base = planted_base()
     trainer = Trainer(PLANTED, AlignConfig(method="heal", encoder="adapter", steps=1), base)
@@ -348,7 +348,7 @@ def test_the_length_penalty_keeps_an_adapter_head_near_unit_length_and_the_expor
     model = SentenceTransformer(str(tmp_path / "run1.0" / "model"), device="cpu")
     assert np.allclose(model.encode(list(TREE.texts)), result.docs, atol=1e-5)
 
-    from core.encoders import AdapterEncoder
+    from core.align.encoders import AdapterEncoder
 
     for normalize, penalised in [(True, True), (False, False)]:
         encoder = AdapterEncoder(*minilm_base, base_weight=1.0, normalize=normalize, length_weight=1.0)
@@ -375,8 +375,8 @@ def _linking_case(clauses_point_right: bool):
     of documents and clauses links every query to its own node, the other to a wrong one."""
     import pandas as pd
 
-    from core.corpus import corpus_from_frame
-    from core.corpus_embeddings import BaseVectors
+    from core.data.corpus import corpus_from_frame
+    from core.embedding.vectors import BaseVectors
 
     corpus = corpus_from_frame(pd.DataFrame({
         "id": ["a", "b", "c", "d"], "text": ["rocket, launch orbit", "engine, brake wheel", "oven flour", "moon"],
@@ -399,8 +399,8 @@ def _linking_case(clauses_point_right: bool):
 
 @pytest.mark.parametrize("clauses_point_right, expected", [(True, "clauses"), (False, "documents")])
 def test_memory_keys_auto_picks_the_keys_that_link_validation_queries_better(clauses_point_right, expected):
-    from core.reference import better_link_keys
-    from core.train import Trainer
+    from core.align.train import Trainer
+    from core.evaluation.reference import better_link_keys
 
     corpus, base = _linking_case(clauses_point_right)
     assert better_link_keys(corpus, base, np.arange(len(corpus.query_nodes))) == expected
@@ -416,7 +416,7 @@ def test_exact_memory_codes_while_the_read_out_stays_small():
     """One code per node up to 2,048 nodes whatever the keys (as before), and beyond while keys x nodes fits in 4,096^2
     cells: a 3,038-node tree linked through its documents gets exact codes, the same tree with three keys per node
     does not."""
-    from core.memory import LEARNED_CODE_DIM, default_code_dim
+    from core.align.memory import LEARNED_CODE_DIM, default_code_dim
 
     assert default_code_dim(2048, 9 * 2048) == 2048
     assert default_code_dim(3038) == 3038 and default_code_dim(3038, 3 * 3038) == LEARNED_CODE_DIM

@@ -7,8 +7,8 @@ import os
 
 import pytest
 
+from core.data.workspace import allowed_local_path, data_roots, serves_only_this_machine
 from core.errors import InputError
-from core.workspace import allowed_local_path, data_roots, serves_only_this_machine
 
 
 @pytest.fixture

@@ -1,0 +1,101 @@
+"""Training in a background thread, for the app (and anyone else who wants to poll instead of block).
+
+A job runs `run_alignment` into its own run folder under `<workspace>/runs/`, named by time, method and a random
+suffix so two sessions never write the same folder. The job keeps every event the trainer reports; a UI polls
+`job.snapshot()` and sets `job.stop` to end the run cleanly.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.align.train import AlignConfig
+from core.data.corpus import Corpus
+
+
+def new_run_dir(workspace: Path, config: AlignConfig) -> Path:
+    """A new, empty run folder under <workspace>/runs; created here (exist_ok=False), so two sessions never share one."""
+    root = Path(workspace) / "runs"
+    root.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for _ in range(100):
+        resolved = config.resolved()
+        folder = root / f"{stamp}-{resolved.method}-{resolved.encoder}-{uuid.uuid4().hex[:6]}"
+        try:
+            folder.mkdir(exist_ok=False)
+            return folder
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a new run folder under {root}")
+
+
+@dataclass
+class TrainingJob:
+    corpus: Corpus
+    config: AlignConfig
+    folder: Path
+    base: tuple[np.ndarray, np.ndarray] | None = None  # encoded in the thread when a text encoder needs it
+    workspace: Path | None = None  # where the embedding cache lives (default: the run folder's workspace)
+    events: list[dict] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+    state: str = "starting"  # starting | encoding | running | complete | stopped | failed
+    error: str | None = None
+    started: float = field(default_factory=time.time)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> TrainingJob:
+        self._thread = threading.Thread(target=self._run, name=f"train-{self.folder.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _on_event(self, event: dict) -> None:
+        with self._lock:
+            self.events.append(event)
+            if event["type"] == "start":
+                self.state = "running"
+
+    def _run(self) -> None:
+        from core.runs.alignment import run_alignment
+
+        try:
+            config = self.config.resolved()
+            if self.base is None and config.encoder != "lookup":
+                from core.embedding.model import embedding_cache
+                from core.embedding.vectors import embed_corpus
+
+                self.state = "encoding"
+                self.base = embed_corpus(self.corpus, config.model, embedding_cache(self.workspace), device=config.device,
+                                         clauses=config.uses_clauses,
+                                         progress=lambda stage, d, t: self._on_event({"type": "encode", "stage": stage,
+                                                                                      "done": d, "total": t}))
+            result = run_alignment(self.corpus, self.config, self.folder, self.base, callback=self._on_event,
+                                   stop=self.stop)
+            self.state = "stopped" if result.stopped else "complete"
+        except Exception as e:  # shown to the user; the run folder is marked failed by run_alignment
+            self.state, self.error = "failed", f"{type(e).__name__}: {e}"
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def snapshot(self) -> dict:
+        """A consistent copy of progress so far: steps and losses, evaluation events, totals, an ETA."""
+        with self._lock:
+            events = list(self.events)
+        steps = [e for e in events if e["type"] == "step"]
+        evals = [e for e in events if e["type"] == "eval"]
+        total = next((e["total_steps"] for e in events if e["type"] == "start"), None)
+        done = steps[-1]["step"] if steps else 0
+        elapsed = steps[-1]["seconds"] if steps else 0.0
+        eta = elapsed / done * (total - done) if steps and total else None
+        encode = next((e for e in reversed(events) if e["type"] == "encode"), None)
+        return {"state": self.state, "encode": encode, "error": self.error, "total": total, "done": done, "eta": eta,
+                "steps": [e["step"] for e in steps], "losses": [e["loss"] for e in steps], "evals": evals,
+                "folder": str(self.folder)}
