@@ -3,7 +3,7 @@
     python -m core align wordnet:organism.n.01 --out runs/organism     # any memory run (its own base_weight > 0)
     python bench/base_weight.py runs/organism
 
-A memory run's vectors are [memory part, sqrt(w) * base vector] (core/align/memory.py), so every score is
+A memory run's vectors are [memory part, sqrt(w) * base vector] (core/align/encoders/memory.py), so every score is
 <memory part> + w * <base cosine>, and other weights can be scored without retraining: the base parts are rescaled.
 Rows on the run's VALIDATION queries (what a default may be chosen on) and on its held-out queries (reported only).
 """

@@ -19,6 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 
+from core.align.plan import plan_run
 from core.align.train import AlignConfig, Trainer, align
 from core.data.builtins import load_corpus
 from core.evaluation.evaluate import EvalConfig, evaluate_embeddings
@@ -106,7 +107,7 @@ def nouns(args) -> None:
                 print(row(f"**d={dim} standard (end of pretraining, all queries)**", m,
                           time.perf_counter() - run["started"], 8), flush=True)
 
-        run["trainer"] = Trainer(corpus, config, callback=report)
+        run["trainer"] = Trainer(plan_run(corpus, config), callback=report)
         result = run["trainer"].run()
         m = evaluate_embeddings(corpus, result.queries, result.docs, EvalConfig())
         print(row(f"**d={dim} pretrain-finetune (best checkpoint, all queries)**", m,
@@ -167,7 +168,7 @@ def speed(args) -> None:
     for method in ("hr", "flat", "heal", "hce"):
         for head in ("mlp", "linear"):
             config = AlignConfig(method=method, encoder="adapter", head=head, steps=steps, eval_every=10**9)
-            trainer = Trainer(corpus, config, base)
+            trainer = Trainer(plan_run(corpus, config, base))
             events = []
             trainer.callback = events.append
             trainer.run()
@@ -194,7 +195,7 @@ def finetune_speed(args) -> None:
     steps, batch = args.steps, 32
     config = AlignConfig(method="flat", encoder="finetune", steps=steps, batch_size=batch, eval_every=10**9,
                          eval_queries=10, sampler="pairs")
-    trainer = Trainer(corpus, config, base)
+    trainer = Trainer(plan_run(corpus, config, base))
     pairs = trainer.objective.pairs
     rng = np.random.default_rng(0)
     take = rng.choice(len(pairs), steps * batch)
@@ -204,7 +205,7 @@ def finetune_speed(args) -> None:
     ours, theirs = [], []
     for _ in range(args.repeats):
         events = []
-        trainer = Trainer(corpus, config, base, callback=events.append)
+        trainer = Trainer(plan_run(corpus, config, base), callback=events.append)
         trainer.run()
         times = [e["seconds"] for e in events if e["type"] == "step"]
         ours.append((times[-1] - times[0]) / (len(times) - 1))

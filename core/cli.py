@@ -183,6 +183,7 @@ def cmd_align(args) -> int:
     from dataclasses import fields, replace
 
     from core.align.config import AlignConfig
+    from core.align.encoders import ENCODER_KINDS
     from core.align.train import steps_for_epochs
     from core.embedding.model import embedding_cache
     from core.embedding.vectors import embed_corpus
@@ -201,7 +202,7 @@ def cmd_align(args) -> int:
     stop = threading.Event()
     with StopOnInterrupt(stop):
         base = None
-        if config.encoder != "lookup":
+        if ENCODER_KINDS[config.encoder].reads_text:
             base = embed_corpus(corpus, config.model, embedding_cache(args.workspace), device=config.device,
                                 clauses=config.uses_clauses, progress=bars)
         from tqdm import tqdm
@@ -226,7 +227,7 @@ def cmd_align(args) -> int:
           f"{split['validation']:,} validation, {split['heldout']:,} held out"
           + (" (lookup tables: held-out queries are untrained, so validation is in-sample)" if split["validation_in_sample"] else ""))
     split_key = "all queries (in-sample)" if split["validation_in_sample"] else "held-out queries"
-    columns = {"zero-shot" if config.encoder != "lookup" else "before": metrics["before"], "after": metrics["after"]}
+    columns = {"zero-shot" if ENCODER_KINDS[config.encoder].reads_text else "before": metrics["before"], "after": metrics["after"]}
     from core.evaluation.reference import REFERENCE_NAMES
 
     columns.update({name: metrics[key] for key, name in REFERENCE_NAMES.items() if key in metrics})

@@ -110,9 +110,9 @@ def test_hnmfk_config_checks_every_field():
     assert HNMFkConfig().k_max == 10  # the defaults pass
 
 
-def test_the_readme_error_example_is_the_real_message(tmp_path):
-    readme = (ROOT / "README.md").read_text()
-    example = next(line for line in readme.splitlines() if line.startswith("error: dup.csv"))
+def test_the_documented_error_example_is_the_real_message(tmp_path):
+    page = (ROOT / "docs" / "corpora.md").read_text()
+    example = next(line for line in page.splitlines() if line.startswith("error: dup.csv"))
     (tmp_path / "dup.csv").write_text("id,text\na,x\nb,y\na,z\n")
     r = subprocess.run([sys.executable, "-m", "core", "info", "dup.csv"], cwd=tmp_path, capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.strip() == example

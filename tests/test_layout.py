@@ -133,3 +133,24 @@ def test_type_checking_imports_are_not_counted(tmp_path):
     source.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from core.align.train import Trainer\n"
                       "def f():\n    from core.errors import InputError\n")
     assert runtime_imports(source) == {"core.errors"}
+
+
+def test_the_training_loop_and_the_plan_name_no_method_or_encoder():
+    """The loop and the plan ask an encoder's kind and a method's objective, never a name: no string in either file
+    is a method or encoder name (a new encoder or method then needs no edit here)."""
+    from core.align.config import ENCODERS, METHODS
+
+    for name in ("train.py", "plan.py"):
+        tree = ast.parse((CORE / "align" / name).read_text())
+        strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)}
+        assert not strings & (set(ENCODERS) | set(METHODS)), (name, strings & (set(ENCODERS) | set(METHODS)))
+
+
+def test_every_encoder_named_in_the_config_has_a_kind_with_a_factory():
+    from core.align.config import ENCODERS, METHODS
+    from core.align.encoders import ENCODER_KINDS
+    from core.align.objectives import OBJECTIVES
+
+    assert set(ENCODER_KINDS) == set(ENCODERS) and set(OBJECTIVES) == set(METHODS)
+    assert all(callable(kind.build) and callable(kind.settle) for kind in ENCODER_KINDS.values())
+    assert [name for name, kind in ENCODER_KINDS.items() if not kind.reads_text] == ["lookup"]

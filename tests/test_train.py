@@ -65,10 +65,11 @@ OWN_METRIC_RUNS = {
 
 def own_metric_gain(method: str, zero_gradient: bool = False) -> tuple[float, float]:
     """(validation score of the method's own metric before training, after training with the best checkpoint)."""
+    from core.align.plan import plan_run
     from core.align.train import Trainer
 
     config = AlignConfig(method=method, batch_size=32, eval_every=50, **OWN_METRIC_RUNS[method])
-    trainer = Trainer(PLANTED, config, planted_base() if config.encoder != "lookup" else None)
+    trainer = Trainer(plan_run(PLANTED, config, planted_base() if config.encoder != "lookup" else None))
     start = trainer.validation_score()
     if zero_gradient:  # a loss with no gradient effect: the check below must then fail
         real = trainer.objective.loss
@@ -194,12 +195,13 @@ def test_export_of_a_perturbed_head_is_exact(tmp_path, minilm_base, head, shared
 
 
 def test_finetune_mode_trains_the_transformer(tmp_path, minilm_base):
+    from core.align.plan import plan_run
     from core.align.train import Trainer
 
     config = AlignConfig(method="flat", encoder="finetune", steps=2, batch_size=8, eval_every=1)
     weights = lambda model: model[0].auto_model.embeddings.word_embeddings.weight.detach().numpy().copy()  # noqa: E731
     original = weights(load_model(None, "cpu"))
-    trainer = Trainer(TREE, config, minilm_base)
+    trainer = Trainer(plan_run(TREE, config, minilm_base))
     changed = []
     trainer.callback = lambda e: changed.append(not np.allclose(weights(trainer.encoder.model), original)) if e["type"] == "step" else None
     trainer.run()
@@ -228,10 +230,11 @@ def test_bad_options_are_input_errors():
 
 
 def test_hce_co_training_never_keeps_a_tree_that_lowered_validation():
+    from core.align.plan import plan_run
     from core.align.train import Trainer
 
     config = AlignConfig(method="hce", hce_branching=3, hce_rebuild_every=10, steps=40, **LOOKUP)
-    trainer = Trainer(load_corpus("synthetic:3x4"), config)
+    trainer = Trainer(plan_run(load_corpus("synthetic:3x4"), config))
     hce = trainer.objective
     # validation at the boundaries (steps 10, 20, 30): the tree built at 10 lowers it by 20 (0.8 -> 0.6), so it is
     # dropped (re-scored 0.8 after the restore); the tree built at 20 raises it by 30 (0.9), so it is kept
@@ -281,9 +284,10 @@ def test_memory_with_one_code_per_node_scores_the_exact_posterior(minilm_base):
     vector is its attention-weighted mix of codes, so <query, doc_a> = sum_b w_ab P(b is an ancestor)."""
     import torch
 
+    from core.align.plan import plan_run
     from core.align.train import Trainer
 
-    trainer = Trainer(TREE, AlignConfig(method="memory", link_steps=0, base_weight=0.0), minilm_base)
+    trainer = Trainer(plan_run(TREE, AlignConfig(method="memory", link_steps=0, base_weight=0.0), minilm_base))
     enc = trainer.encoder
     assert trainer.config.dim == TREE.n  # one code per node for a small corpus
     enc.eval()
@@ -305,17 +309,19 @@ def test_heal_adapter_never_trains_on_validation_or_heldout_documents():
     """Checkpoints are chosen on unseen documents: HEAL's batches draw only rows outside the validation and held-out
     query nodes (for a corpus without queries, each row is its own query node); lookup tables keep every row."""
     from core.align.objectives.heal import trained_documents
+    from core.align.plan import plan_run
     from core.align.train import Trainer
 
     base = planted_base()
-    trainer = Trainer(PLANTED, AlignConfig(method="heal", encoder="adapter", steps=1), base)
+    trainer = Trainer(plan_run(PLANTED, AlignConfig(method="heal", encoder="adapter", steps=1), base))
     held = PLANTED.query_nodes[np.concatenate([trainer.split.validation, trainer.split.heldout])]
     drawn = trainer.objective.documents
     assert len(held) > 0 and len(drawn) > 0
     assert np.intersect1d(drawn, held).size == 0
     assert np.union1d(drawn, held).size == PLANTED.n_rows
     rows = np.flatnonzero(PLANTED.is_row)
-    assert np.array_equal(trained_documents(PLANTED, trainer.split, "lookup"), rows)
+    in_sample = plan_run(PLANTED, AlignConfig(method="heal", encoder="lookup", steps=1)).split
+    assert in_sample.in_sample and np.array_equal(trained_documents(PLANTED, in_sample), rows)
 
 
 def test_hce_adapter_with_a_base_weight_trains():
@@ -399,15 +405,17 @@ def _linking_case(clauses_point_right: bool):
 
 @pytest.mark.parametrize("clauses_point_right, expected", [(True, "clauses"), (False, "documents")])
 def test_memory_keys_auto_picks_the_keys_that_link_validation_queries_better(clauses_point_right, expected):
+    from core.align.plan import plan_run
     from core.align.train import Trainer
-    from core.evaluation.reference import better_link_keys
+    from core.evaluation.reference import better_link_keys, reference_rankings
 
     corpus, base = _linking_case(clauses_point_right)
-    assert better_link_keys(corpus, base, np.arange(len(corpus.query_nodes))) == expected
+    everyone = np.arange(len(corpus.query_nodes))
+    assert better_link_keys(corpus, reference_rankings(corpus, base, clauses=True), everyone) == expected
     no_clauses = base.__class__(base.queries, base.docs)
-    assert better_link_keys(corpus, no_clauses, np.arange(len(corpus.query_nodes))) == "documents"
+    assert better_link_keys(corpus, reference_rankings(corpus, no_clauses, clauses=True), everyone) == "documents"
     # a run with the default keys records its choice, made on the validation queries only
-    trainer = Trainer(corpus, AlignConfig(method="memory", link_steps=0, steps=1, heldout_fraction=0.34), base)
+    trainer = Trainer(plan_run(corpus, AlignConfig(method="memory", link_steps=0, steps=1, heldout_fraction=0.34), base))
     assert AlignConfig().memory_keys == "auto" and trainer.config.memory_keys == expected
     assert len(trainer.split.validation) and not set(trainer.split.validation) & set(trainer.split.heldout)
 
@@ -416,8 +424,34 @@ def test_exact_memory_codes_while_the_read_out_stays_small():
     """One code per node up to 2,048 nodes whatever the keys (as before), and beyond while keys x nodes fits in 4,096^2
     cells: a 3,038-node tree linked through its documents gets exact codes, the same tree with three keys per node
     does not."""
-    from core.align.memory import LEARNED_CODE_DIM, default_code_dim
+    from core.align.encoders.memory import LEARNED_CODE_DIM, default_code_dim
 
     assert default_code_dim(2048, 9 * 2048) == 2048
     assert default_code_dim(3038) == 3038 and default_code_dim(3038, 3 * 3038) == LEARNED_CODE_DIM
     assert default_code_dim(4096) == 4096 and default_code_dim(4097) == LEARNED_CODE_DIM
+
+
+def test_a_plan_fixes_the_config_split_and_references_before_any_model_is_built():
+    """plan_run does everything fixed before the first step, once: the defaults, what the memory settles from the data
+    (its keys and code size), the split, and the references' rankings; the Trainer trains exactly that plan."""
+    from core.align.encoders.memory import default_code_dim
+    from core.align.plan import plan_run
+    from core.align.train import Trainer
+    from core.evaluation.reference import reference_ranking
+
+    queries, docs = planted_base()
+    plan = plan_run(PLANTED, AlignConfig(steps=1, link_steps=0), (queries, docs))
+    assert plan.config.method == plan.config.encoder == "memory"
+    assert plan.config.memory_keys == "documents"  # no clause vectors: nothing to compare
+    assert plan.config.dim == default_code_dim(PLANTED.n) and plan.config.steps == 1
+    assert np.array_equal(plan.references["reference"], reference_ranking(PLANTED, queries, docs))
+    assert set(plan.references) == {"reference"}  # no query column: no lexical references, and none asked for
+    m = len(PLANTED.query_nodes)
+    split = np.concatenate([plan.split.train, plan.split.validation, plan.split.heldout])
+    assert np.array_equal(np.sort(split), np.arange(m)) and not plan.split.in_sample
+    trainer = Trainer(plan)
+    assert trainer.split is plan.split and trainer.config.memory_keys == plan.config.memory_keys
+    lookup = plan_run(PLANTED, AlignConfig(encoder="lookup", dim=4, steps=1))
+    assert lookup.split.in_sample and lookup.base is None and lookup.references == {}
+    with pytest.raises(ValueError, match="base model"):
+        plan_run(PLANTED, AlignConfig(encoder="adapter"))

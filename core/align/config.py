@@ -31,7 +31,7 @@ class AlignConfig:
     encoder: str | None = None  # memory | lookup | adapter | finetune (None: memory for the memory method, else adapter)
     recipe: str = "standard"  # standard | pretrain-finetune (then a phase on far pairs only; hr and flat)
     model: str | None = None  # base sentence-transformers model of text encoders (None: bundled all-MiniLM-L6-v2)
-    dim: int | None = None  # vector size of lookup tables (None: 64) and memory codes (None: one per node while small, else 256: core/align/memory.py)
+    dim: int | None = None  # vector size of lookup tables (None: 64) and memory codes (None: one per node while small, else 256: core/align/encoders/memory.py)
     head: str = "mlp"  # adapter and memory query head: linear | mlp (residual, starts as the identity)
     hidden: int = 512  # hidden width of an mlp head
     shared_head: bool | None = None  # adapter: one head for queries and documents (None: separate for hr, else shared)
@@ -121,7 +121,7 @@ def defaults(method: str, encoder: str) -> dict:
     """The settings a None option takes; measured choices, documented in docs/reproduction.md."""
     lookup, finetune = encoder == "lookup", encoder == "finetune"
     out = {
-        "dim": None if encoder == "memory" else 64,  # the memory sizes its codes from the corpus (core/align/memory.py)
+        "dim": None if encoder == "memory" else 64,  # the memory sizes its codes from the corpus (core/align/encoders/memory.py)
         "steps": 3000 if lookup else 300 if finetune else None if encoder == "memory" else 400,  # memory: from n
         "lr": 0.05 if lookup else 2e-5 if finetune else 1e-3,
         "similarity": "cosine",

@@ -10,7 +10,7 @@ Adapter heads become Dense layers:
 With separate query and document heads the model is a Router with a "query" and a "document" route sharing the base
 modules: use `model.encode_query(...)` and `model.encode_document(...)` (plain `encode` takes the document route).
 
-The memory encoder (core/align/memory.py) is Dense layers too: the query route is the head, then a Dense layer whose weights
+The memory encoder (core/align/encoders/memory.py) is Dense layers too: the query route is the head, then a Dense layer whose weights
 are the keys divided by the link temperature with a softmax activation (attention over the keys), then a Dense layer
 whose weights are the keys' values (the read-out); the document route is the same pair over the node documents and
 their codes. sentence-transformers saves the softmax by class name and rebuilds it without arguments, so it picks the
@@ -29,7 +29,7 @@ import torch
 import torch.nn as nn
 
 from core.align.encoders import AdapterEncoder, FinetuneEncoder, Head
-from core.align.memory import MemoryEncoder
+from core.align.encoders.memory import MemoryEncoder
 
 
 def head_as_dense(head: Head, base_weight: float = 0.0) -> list:

@@ -1,17 +1,15 @@
-"""One training loop for every method (core/align/objectives/) and encoder mode (lookup, adapter, finetune, memory).
+"""One training loop for every method (core/align/objectives/) and encoder (core/align/encoders/).
 
-The loop owns what all methods share: the query split, the optimiser, validation evaluations, the best checkpoint,
-progress events and stopping. What differs between methods (the batch, the loss, extra parameters and state, what
-"best" means) lives in the method's Objective; this file never asks which method runs.
+The loop owns what all methods share: the optimiser, validation evaluations, the best checkpoint, progress events and
+stopping. What a run is given (the resolved config, the query split, the references) is fixed beforehand in its plan
+(core/align/plan.py); what differs between methods (the batch, the loss, extra parameters and state, what "best"
+means) lives in the method's Objective; each encoder is built by its own kind's factory. This file never asks which
+method or encoder runs.
 
 Progress goes to a plain callback (no-op by default) as dict events: {"type": "step", ...} every step and
 {"type": "eval", ...} with a recall-by-distance evaluation on a fixed validation sample every `eval_every` steps, so a
 chart can update live. A threading.Event stops the run cleanly; the best checkpoint is restored at the end. Seeded:
 the same config on the CPU gives the same result.
-
-Query split (text encoders): the evaluation's held-out 20% of queries is never trained on; a further
-`validation_fraction` is set aside for checkpoint selection; the rest trains. Lookup tables cannot encode an unseen
-query, so in lookup mode every query trains and validation is an in-sample sample (the HR paper's setting).
 """
 
 from __future__ import annotations
@@ -27,17 +25,17 @@ import numpy as np
 import torch
 
 from core.align.config import ENCODERS, METHODS, RECIPES, AlignConfig
-from core.align.encoders import AdapterEncoder, FinetuneEncoder, LookupEncoder, encode_all
-from core.align.memory import MemoryEncoder, ancestor_sums, default_code_dim, default_code_steps, initial_codes
+from core.align.encoders import encode_all
 from core.align.objectives import OBJECTIVES, Objective
+from core.align.plan import RunPlan, plan_run, query_positions, split_queries
 from core.data.corpus import Corpus
 from core.embedding.model import pick_device
 from core.embedding.vectors import BaseVectors
-from core.evaluation.evaluate import EvalConfig, heldout_mask, retrieval_metrics
+from core.evaluation.evaluate import EvalConfig, retrieval_metrics
 from core.evaluation.index import build_index, search
-from core.evaluation.reference import better_link_keys
 
-__all__ = ["ENCODERS", "METHODS", "RECIPES", "AlignConfig", "AlignResult", "Trainer", "align", "split_queries"]
+__all__ = ["ENCODERS", "METHODS", "RECIPES", "AlignConfig", "AlignResult", "Trainer", "align", "split_queries",
+           "steps_for_epochs"]
 
 Event = dict
 Callback = Callable[[Event], None]
@@ -60,121 +58,22 @@ class AlignResult:
     split: dict = field(default_factory=dict)  # sizes of train / validation / held-out query sets
 
 
-@dataclass(frozen=True)
-class QuerySplit:
-    train: np.ndarray  # query positions trained on
-    validation: np.ndarray  # query positions used to pick the checkpoint (fixed sample)
-    heldout: np.ndarray  # query positions never trained on
-
-
-def split_queries(n_queries: int, config: AlignConfig) -> QuerySplit:
-    held = heldout_mask(n_queries, config.heldout_fraction, config.seed)
-    rng = np.random.default_rng(config.seed + 1)
-    if (config.encoder or "") == "lookup":
-        train = np.arange(n_queries)
-        validation = np.sort(rng.choice(train, min(config.eval_queries, len(train)), replace=False))
-        return QuerySplit(train, validation, np.flatnonzero(held))
-    rest = rng.permutation(np.flatnonzero(~held))
-    n_val = min(max(1, int(round(n_queries * config.validation_fraction))), len(rest) - 1, config.eval_queries)
-    return QuerySplit(np.sort(rest[n_val:]), np.sort(rest[:n_val]), np.flatnonzero(held))
-
-
-def query_positions(corpus: Corpus, config: AlignConfig, split: QuerySplit) -> tuple[np.ndarray, np.ndarray]:
-    """(training query positions, node of every position): the corpus's queries, then with doc_queries every node's
-    document as a further training query (positions m..m+n-1, always trained: documents are known)."""
-    nodes = corpus.query_nodes.astype(np.int64)
-    if not config.doc_queries:
-        return split.train, nodes
-    m = len(nodes)
-    return np.concatenate([split.train, m + np.arange(corpus.n)]), np.concatenate([nodes, np.arange(corpus.n)])
-
-
-def as_base_vectors(base) -> BaseVectors | None:
-    """Accept BaseVectors or a plain (queries, docs) pair."""
-    if base is None or isinstance(base, BaseVectors):
-        return base
-    return BaseVectors(np.asarray(base[0]), np.asarray(base[1]))
-
-
 class Trainer:
-    """Holds what one run needs; `run()` trains and returns an AlignResult."""
+    """Trains one planned run; `run()` returns an AlignResult."""
 
-    def __init__(self, corpus: Corpus, config: AlignConfig, base: BaseVectors | tuple | None = None,
-                 callback: Callback = no_callback, stop: threading.Event | None = None):
-        config = config.resolved()
-        self.base = as_base_vectors(base)
-        if config.encoder != "lookup" and self.base is None:
-            raise ValueError("text encoders need the base model's (query, document) embeddings")
-        self.corpus, self.callback = corpus, callback
+    def __init__(self, plan: RunPlan, callback: Callback = no_callback, stop: threading.Event | None = None):
+        self.plan, self.callback = plan, callback
+        self.corpus, self.config, self.base, self.split = plan.corpus, plan.config, plan.base, plan.split
+        self.train_positions, self.position_nodes = plan.train_positions, plan.position_nodes
         self.stop = stop or threading.Event()
-        torch.manual_seed(config.seed)
-        self.device = torch.device(pick_device(config.device))
-        self.split = split_queries(len(corpus.query_nodes), config)
-        if config.encoder == "memory":  # keys chosen on validation (recorded in config.json), codes sized from them
-            if config.memory_keys == "auto":
-                config = replace(config, memory_keys=better_link_keys(corpus, self.base, self.split.validation))
-            n_keys = corpus.n + (len(self.base.clause_vectors) if config.memory_keys == "clauses"
-                                 and self.base.clause_vectors is not None else 0)
-            config = replace(config, dim=config.dim or default_code_dim(corpus.n, n_keys),
-                             steps=config.steps or default_code_steps(corpus.n, config.batch_size))
-        self.config = config
-        self.train_positions, self.position_nodes = query_positions(corpus, config, self.split)
-        self.eval_config = EvalConfig(heldout_fraction=config.heldout_fraction, seed=config.seed)
-        self.encoder = self._make_encoder().to(self.device)
-        self.objective: Objective = OBJECTIVES[config.method](self)
-        if config.eval_every is None:  # about 20 validation evaluations (and checkpoint choices) per run
+        torch.manual_seed(self.config.seed)
+        self.device = torch.device(pick_device(self.config.device))
+        self.eval_config = EvalConfig(heldout_fraction=self.config.heldout_fraction, seed=self.config.seed)
+        self.encoder = plan.kind.build(plan, self.device).to(self.device)
+        self.objective: Objective = OBJECTIVES[self.config.method](self)
+        if self.config.eval_every is None:  # about 20 validation evaluations (and checkpoint choices) per run
             total = sum(p.steps for p in self.objective.phases())
             self.config = self.objective.config = replace(self.config, eval_every=max(10, math.ceil(total / 20)))
-
-    # --- set-up -----------------------------------------------------------------------------------------------------
-
-    def _query_base(self) -> np.ndarray:
-        b = self.base
-        return np.concatenate([b.queries, b.docs]) if self.config.doc_queries else b.queries
-
-    def _make_encoder(self) -> torch.nn.Module:
-        c, corpus = self.config, self.corpus
-        if c.encoder == "lookup":
-            return LookupEncoder(len(corpus.query_nodes), corpus.n, c.dim, seed=c.seed, normalize=c.similarity == "cosine")
-        if c.encoder == "adapter":
-            return AdapterEncoder(self._query_base(), self.base.docs, c.head, c.hidden, c.shared_head, seed=c.seed,
-                                  base_weight=c.base_weight, normalize=c.similarity == "cosine",
-                                  length_weight=c.length_weight)
-        if c.encoder == "memory":
-            return self._make_memory()
-        from core.embedding.model import load_model
-
-        model = copy.deepcopy(load_model(c.model, str(self.device)))
-        texts = corpus.query_texts() + (list(corpus.texts) if c.doc_queries else [])
-        return FinetuneEncoder(model, texts, list(corpus.texts), self.base.docs)
-
-    def _make_memory(self) -> MemoryEncoder:
-        c, corpus, b = self.config, self.corpus, self.base
-        keys, owner = b.docs, np.arange(corpus.n)
-        if c.memory_keys == "clauses":
-            if b.clause_vectors is None:
-                raise ValueError("the memory method with clause keys needs clause embeddings: "
-                                 "embed_corpus(..., clauses=True), or memory_keys='documents'")
-            keys, owner = np.concatenate([b.docs, b.clause_vectors]), np.concatenate([owner, b.clause_owner])
-        torch.manual_seed(c.seed)
-        codes = initial_codes(corpus.n, c.dim, c.seed)
-        anc = corpus.hierarchy.ancestors
-        values = ancestor_sums(anc.node, anc.ancestor, codes)
-        return MemoryEncoder(self._query_base(), b.docs, keys, owner, values, codes, c.head, c.hidden,
-                             c.link_temperature, base_weight=c.base_weight)
-
-    def zero_shot_hard_negatives(self, count: int) -> np.ndarray:
-        """(positions, count) each query position's nearest zero-shot documents that are not its ancestors (-1 pads)."""
-        anc = self.corpus.hierarchy.ancestors
-        width = min(self.corpus.n, count + int(anc.sizes().max()))
-        _, near = search(build_index(self.base.docs), self._query_base(), width)
-        nodes = self.position_nodes
-        keys = np.sort(anc.node.astype(np.int64) * self.corpus.n + anc.ancestor)
-        pair = nodes[:, None] * self.corpus.n + near
-        pos = np.minimum(np.searchsorted(keys, pair), len(keys) - 1)
-        near = np.where(keys[pos] == pair, -1, near)
-        order = np.argsort(near < 0, axis=1, kind="stable")  # real negatives first, in zero-shot order
-        return np.take_along_axis(near, order, axis=1)[:, :count]
 
     # --- what objectives may call ----------------------------------------------------------------------------------
 
@@ -208,7 +107,7 @@ class Trainer:
         return {"train": len(self.split.train), "validation": len(self.split.validation),
                 "heldout": len(self.split.heldout), "train_items": self.objective.items_per_epoch(),
                 "doc_queries": self.corpus.n if self.config.doc_queries else 0,
-                "validation_in_sample": self.config.encoder == "lookup"}
+                "validation_in_sample": self.split.in_sample}
 
     # --- the loop ---------------------------------------------------------------------------------------------------
 
@@ -275,8 +174,8 @@ class Trainer:
 
 def align(corpus: Corpus, config: AlignConfig, base: BaseVectors | tuple | None = None,
           callback: Callback = no_callback, stop: threading.Event | None = None) -> AlignResult:
-    """Train `config.method` with `config.encoder` on the corpus; see Trainer."""
-    return Trainer(corpus, config, base, callback, stop).run()
+    """Train `config.method` with `config.encoder` on the corpus; see plan_run and Trainer."""
+    return Trainer(plan_run(corpus, config, base), callback, stop).run()
 
 
 def steps_for_epochs(corpus: Corpus, config: AlignConfig, epochs: float) -> int:

@@ -88,20 +88,36 @@ def reference_ranking(
     return link_and_walk(corpus.hierarchy.ancestors, linked, neighbours, width)
 
 
-def better_link_keys(corpus: Corpus, base: BaseVectors, positions: np.ndarray) -> str:
+def better_link_keys(corpus: Corpus, references: dict[str, np.ndarray], positions: np.ndarray) -> str:
     """'clauses' or 'documents': which keys link the queries at `positions` (validation queries, never the held-out
-    ones) to their nodes better, scored as link-and-walk's overall recall through each. Clauses help where documents
-    are short glosses that name their node (WordNet) and hurt where they are long posts split into many near-identical
-    pieces (20 Newsgroups: docs/reproduction.md). A tie goes to clauses; without clause vectors there is nothing to
-    compare, and documents it is."""
-    if base.clause_vectors is None or not len(base.clause_vectors) or not len(positions):
+    ones) to their nodes better, scored as link-and-walk's overall recall through each (`references`, from
+    reference_rankings, holds both rankings). Clauses help where documents are short glosses that name their node
+    (WordNet) and hurt where they are long posts split into many near-identical pieces (20 Newsgroups:
+    docs/reproduction.md). A tie goes to clauses; without a clause ranking there is nothing to compare, and documents
+    it is."""
+    if "reference_clauses" not in references or not len(positions):
         return "documents"
-    queries, nodes = base.queries[positions], corpus.query_nodes[positions]
-    k = EvalConfig().recall_k
-    through_documents = retrieval_metrics(corpus, reference_ranking(corpus, queries, base.docs), nodes, k)
-    through_clauses = retrieval_metrics(corpus, reference_ranking(corpus, queries, base.docs, base.clause_vectors,
-                                                                  base.clause_owner), nodes, k)
+    nodes, k = corpus.query_nodes[positions], EvalConfig().recall_k
+    through_documents = retrieval_metrics(corpus, references["reference"][positions], nodes, k)
+    through_clauses = retrieval_metrics(corpus, references["reference_clauses"][positions], nodes, k)
     return "clauses" if through_clauses["recall_overall"] >= through_documents["recall_overall"] else "documents"
+
+
+def reference_rankings(corpus: Corpus, base: BaseVectors | None, clauses: bool = False,
+                       lexical: bool = True) -> dict[str, np.ndarray]:
+    """Each reference's (queries, width) ranking: 'reference' (link-and-walk over documents), 'reference_clauses'
+    (over documents and clauses, when asked and available), and with `lexical`, for corpora with a query column,
+    'reference_bm25', 'reference_hybrid' and 'reference_hybrid_walk' (core/evaluation/lexical.py); empty for lookup
+    runs, which have no base model to link with."""
+    if base is None:
+        return {}
+    out = {"reference": reference_ranking(corpus, base.queries, base.docs)}
+    if clauses and base.clause_vectors is not None:
+        out["reference_clauses"] = reference_ranking(corpus, base.queries, base.docs, base.clause_vectors,
+                                                     base.clause_owner)
+    if lexical:
+        out.update(lexical_rankings(corpus, base.queries, base.docs, width=out["reference"].shape[1]))
+    return out
 
 
 def reference_width(corpus: Corpus) -> int:

@@ -15,17 +15,17 @@ import time
 from dataclasses import asdict
 
 import faiss
-import numpy as np
 
 from core.align.config import AlignConfig
 from core.align.export import export_encoder
-from core.align.train import AlignResult, Callback, Trainer, as_base_vectors, no_callback
+from core.align.plan import as_base_vectors, plan_run
+from core.align.train import AlignResult, Callback, Trainer, no_callback
 from core.atomic import atomic_write, write_json, write_npy
 from core.data.corpus import Corpus
 from core.embedding.vectors import BaseVectors
 from core.evaluation.evaluate import EvalConfig, evaluate_embeddings, retrieval_metrics
 from core.evaluation.index import build_index, search
-from core.evaluation.reference import beats, lexical_rankings, reference_metrics, reference_ranking
+from core.evaluation.reference import beats, reference_metrics
 from core.runs.folder import compact, corpus_hash, prepare_out
 
 
@@ -53,7 +53,8 @@ def run_alignment(
         from core.data.files import save_corpus
 
         save_corpus(corpus, folder / "corpus.parquet")
-        trainer = Trainer(corpus, config, base, stop=stop)
+        plan = plan_run(corpus, config, base, lexical_references=True)  # the split and references, once
+        trainer = Trainer(plan, stop=stop)
         write_json(folder / "config.json", {"corpus": corpus.name, "corpus_hash": corpus_hash(corpus),
                                             "align": asdict(trainer.config), "split": trainer.split_sizes()})
 
@@ -66,7 +67,7 @@ def run_alignment(
 
         trainer.callback = log_and_forward
         eval_config = EvalConfig(heldout_fraction=config.heldout_fraction, seed=config.seed)
-        rankings = reference_rankings(corpus, base, clauses=config.uses_clauses)
+        rankings = plan.references
         references = {name: reference_metrics(corpus, ranking, eval_config) for name, ranking in rankings.items()}
         from core.align.encoders import encode_all
 
@@ -90,7 +91,7 @@ def run_alignment(
         index = build_index(result.docs)
         atomic_write(folder / "index.faiss", lambda tmp: faiss.write_index(index, tmp))
         model_path = None
-        if config.encoder != "lookup":
+        if plan.kind.reads_text:
             from core.embedding.model import load_model
 
             model_path = export_encoder(result.encoder, folder / "model", load_model(config.model, "cpu"))
@@ -106,20 +107,6 @@ def run_alignment(
         write_json(folder / "status.json", {"state": "failed", "started": started, "finished": time.time(),
                                             "error": f"{type(e).__name__}: {e}"})
         raise
-
-
-def reference_rankings(corpus: Corpus, base: BaseVectors | None, clauses: bool = False) -> dict[str, np.ndarray]:
-    """Each reference's (queries, width) ranking: 'reference' (link-and-walk over documents), 'reference_clauses'
-    (over documents and clauses, when asked and available), and for corpora with a query column 'reference_bm25' and
-    'reference_hybrid' (core/evaluation/lexical.py); empty for lookup runs, which have no base model to link with."""
-    if base is None:
-        return {}
-    out = {"reference": reference_ranking(corpus, base.queries, base.docs)}
-    if clauses and base.clause_vectors is not None:
-        out["reference_clauses"] = reference_ranking(corpus, base.queries, base.docs, base.clause_vectors,
-                                                     base.clause_owner)
-    out.update(lexical_rankings(corpus, base.queries, base.docs, width=out["reference"].shape[1]))
-    return out
 
 
 def run_summary(before: dict, after: dict, references: dict) -> dict:

@@ -62,11 +62,12 @@ class TrainingJob:
                 self.state = "running"
 
     def _run(self) -> None:
+        from core.align.encoders import ENCODER_KINDS
         from core.runs.alignment import run_alignment
 
         try:
             config = self.config.resolved()
-            if self.base is None and config.encoder != "lookup":
+            if self.base is None and ENCODER_KINDS[config.encoder].reads_text:  # text encoders start from base vectors
                 from core.embedding.model import embedding_cache
                 from core.embedding.vectors import embed_corpus
 

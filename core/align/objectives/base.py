@@ -1,7 +1,8 @@
 """What every training method provides to the one training loop (core/align/train.py).
 
-An objective owns its batch, its loss, its extra parameters and state, and its checkpoint score. The loop owns the
-query split, the optimiser, evaluation, checkpoints, progress events and stopping, and never asks which method runs.
+An objective owns its batch, its loss, its extra parameters and state, and its checkpoint score. The run's plan
+(core/align/plan.py) fixes the query split and the references; the loop owns the optimiser, evaluation, checkpoints,
+progress events and stopping, and never asks which method runs. `self.trainer.plan` is the plan.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ import torch
 
 from core.align.losses import flat_info_nce
 from core.align.objectives.pair import PairObjective
+from core.align.plan import zero_shot_hard_negatives
 
 
 class FlatObjective(PairObjective):
@@ -20,7 +21,7 @@ class FlatObjective(PairObjective):
         super().__init__(trainer)
         self.hard = None
         if self.config.hard_negatives:
-            self.hard = trainer.zero_shot_hard_negatives(self.config.hard_negatives)  # (positions, H), -1 padded
+            self.hard = zero_shot_hard_negatives(trainer.plan, self.config.hard_negatives)  # (positions, H), -1 padded
 
     def loss(self, phase):
         positions, targets = self.batch()

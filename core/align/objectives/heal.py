@@ -41,13 +41,13 @@ def heal_level_labels(tree, rows: np.ndarray) -> np.ndarray:
     return labels[:, keep]
 
 
-def trained_documents(corpus, split, encoder: str) -> np.ndarray:
+def trained_documents(corpus, split) -> np.ndarray:
     """The rows HEAL may put in its batches. A text encoder never sees the documents of validation or held-out query
     nodes (for a corpus without a query column that is the document itself), so the checkpoint is chosen, and the
     held-out split scored, on documents the head was not trained on. Lookup tables cannot encode an unseen document,
     so they train on every row (in-sample, as their validation is)."""
     rows = np.flatnonzero(corpus.is_row)
-    if encoder == "lookup":
+    if split.in_sample:
         return rows
     unseen = corpus.query_nodes[np.concatenate([split.validation, split.heldout]).astype(np.int64)]
     return np.setdiff1d(rows, unseen)
@@ -64,7 +64,7 @@ class HEALObjective(Objective):
             raise InputError(self.corpus.name, "HEAL needs a hierarchy with at least one level below the root",
                              "use a corpus with parents or a path column, or discover a hierarchy first")
         self.labels = torch.as_tensor(labels, dtype=torch.long)
-        self.documents = trained_documents(self.corpus, trainer.split, self.config.encoder)
+        self.documents = trained_documents(self.corpus, trainer.split)
 
     def loss(self, phase):
         t, c = self.trainer, self.config

@@ -1,4 +1,4 @@
-"""The memory method: Theorem 3.1 of the HR paper made soft and trained (core/align/memory.py has the encoder).
+"""The memory method: Theorem 3.1 of the HR paper made soft and trained (core/align/encoders/memory.py has the encoder).
 
 Two phases train the two halves of the memory:
 - "codes" (when codes are smaller than one per node): a batch of nodes (every node of the catalogue, held-out ones included: the hierarchy and the documents
@@ -64,7 +64,7 @@ class MemoryObjective(Objective):
         c, enc, n = self.config, self.trainer.encoder, self.corpus.n
         nodes = torch.randint(n, (c.batch_size,), generator=self.generator).to(self.device)
         ancestors = self.ancestors[nodes]  # (B, A)
-        # the codes as the index holds them: each document's soft lookup in the document memory (core/align/memory.py),
+        # the codes as the index holds them: each document's soft lookup in the document memory (core/align/encoders/memory.py),
         # computed only for the rows this step reads. Training the raw codes instead ignores that mix and measurably
         # collapses validation recall on 19k WordNet organisms (0.90 -> 0.06 in 157 steps).
         values = enc.values[nodes]  # (B, dim)

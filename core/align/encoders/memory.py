@@ -23,12 +23,20 @@ of built-in modules (core/align/export.py). Documents go into a plain inner-prod
 from __future__ import annotations
 
 import math
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 import torch.nn as nn
 
-from core.align.encoders import Head
+from core.align.encoders.base import EncoderKind
+from core.align.encoders.head import Head
+from core.evaluation.reference import better_link_keys
+
+if TYPE_CHECKING:
+    from core.align.config import AlignConfig
+    from core.align.plan import RunPlan, SettleInputs
 
 # default code size: one orthonormal code per node (the exact posterior) up to EXACT_CODES_UP_TO nodes, and beyond that
 # while the query read-out, one row of codes per key (keys x nodes), stays within EXACT_READOUT_CELLS (64 MB of float32:
@@ -185,3 +193,35 @@ def ancestor_sums(node: np.ndarray, ancestor: np.ndarray, codes: np.ndarray) -> 
     out = np.zeros_like(codes)
     np.add.at(out, node, codes[ancestor])
     return out
+
+
+def settle(inputs: SettleInputs) -> AlignConfig:
+    """The keys chosen on validation queries (recorded in config.json), then the code size and steps sized from them."""
+    c, corpus, base = inputs.config, inputs.corpus, inputs.base
+    if c.memory_keys == "auto":  # no clauses, nothing to compare: documents
+        has_clauses = base.clause_vectors is not None and len(base.clause_vectors)
+        c = replace(c, memory_keys=better_link_keys(corpus, inputs.references, inputs.split.validation)
+                    if has_clauses else "documents")
+    n_keys = corpus.n + (len(base.clause_vectors) if c.memory_keys == "clauses" and base.clause_vectors is not None
+                         else 0)
+    return replace(c, dim=c.dim or default_code_dim(corpus.n, n_keys),
+                   steps=c.steps or default_code_steps(corpus.n, c.batch_size))
+
+
+def build(plan: RunPlan, device: torch.device) -> MemoryEncoder:
+    c, corpus, b = plan.config, plan.corpus, plan.base
+    keys, owner = b.docs, np.arange(corpus.n)
+    if c.memory_keys == "clauses":
+        if b.clause_vectors is None:
+            raise ValueError("the memory method with clause keys needs clause embeddings: "
+                             "embed_corpus(..., clauses=True), or memory_keys='documents'")
+        keys, owner = np.concatenate([b.docs, b.clause_vectors]), np.concatenate([owner, b.clause_owner])
+    torch.manual_seed(c.seed)
+    codes = initial_codes(corpus.n, c.dim, c.seed)
+    anc = corpus.hierarchy.ancestors
+    values = ancestor_sums(anc.node, anc.ancestor, codes)
+    return MemoryEncoder(plan.query_base, b.docs, keys, owner, values, codes, c.head, c.hidden, c.link_temperature,
+                         base_weight=c.base_weight)
+
+
+KIND = EncoderKind(build, settle=settle)
