@@ -20,7 +20,7 @@ from core.data.files import load_corpus_bytes
 from core.data.workspace import workspace_dir
 from core.embedding.model import embedding_cache
 from core.errors import InputError
-from core.runs.folder import FINISHED, BrokenRun, RunFolder
+from core.runs.folder import FINISHED, BrokenRun, RunFolder, corpus_hash
 from core.runs.folder import list_runs as core_list_runs
 from core.studio.background import Task, run_task
 from core.studio.jobs import TrainingJob, new_run_dir
@@ -29,6 +29,7 @@ ACTIVE = "active_corpus"  # session key: the Corpus the pages work on
 SOURCE = "active_source"  # session key: what the Corpus page picked to get it ("builtin:...", "upload:...", "path:...")
 DISCOVERED = "active_discovered"  # session key: how the active corpus's hierarchy was discovered, if it was
 JOB = "job_folder"  # session key: the run folder of this session's current training job
+PHRASINGS = "active_phrasings"  # session key: (fingerprint of the corpus they name nodes of, new phrasings)
 DEFAULT_DEPTH = 3  # levels the Corpus and Hierarchy pages draw at first
 
 
@@ -70,6 +71,25 @@ def load_upload(uploaded) -> Corpus | None:
     except InputError as e:
         st.error(str(e), icon=":material/error:")
         return None
+
+
+def load_phrasings_upload(uploaded, corpus: Corpus):
+    """The uploaded new-phrasings file checked against `corpus`, made active for it; None (error shown) if refused."""
+    from core.data.phrasings import load_phrasings_bytes
+
+    try:
+        phrasings = load_phrasings_bytes(uploaded.name, uploaded.getvalue(), corpus)
+    except InputError as e:
+        st.error(str(e), icon=":material/error:")
+        return None
+    st.session_state[PHRASINGS] = (corpus_hash(corpus), phrasings)
+    return phrasings
+
+
+def active_phrasings(corpus: Corpus):
+    """The new phrasings uploaded for this very corpus (a discovered hierarchy or another pick drops them)."""
+    owner, phrasings = st.session_state.get(PHRASINGS, (None, None))
+    return phrasings if phrasings is not None and owner == corpus_hash(corpus) else None
 
 
 def active_corpus() -> Corpus:
@@ -177,7 +197,7 @@ def _jobs() -> dict[str, TrainingJob]:
 
 def start_job(corpus: Corpus, config: AlignConfig) -> TrainingJob:
     folder = new_run_dir(workspace_dir(), config)
-    job = TrainingJob(corpus, config, folder, workspace=workspace_dir()).start()
+    job = TrainingJob(corpus, config, folder, workspace=workspace_dir(), phrasings=active_phrasings(corpus)).start()
     _jobs()[str(folder)] = job
     st.session_state[JOB] = str(folder)
     return job
@@ -317,19 +337,24 @@ def render_headlines(cards: list[dict]) -> None:
 
 
 @st.cache_data(show_spinner="Measuring neighbourhoods…", max_entries=64)
-def _knn_agreements(name: str, digest: str, _run: RunFolder, _shown: np.ndarray, _column: np.ndarray):
+def _knn_agreements(name: str, side: str, digest: str, _run: RunFolder, _shown: np.ndarray, _column: np.ndarray):
     from core.studio.maps import knn_agreement
 
-    texts = [_run.corpus.texts[i] for i in _shown]
-    before = embedding_cache().encode(texts)
-    return knn_agreement(before, _column), knn_agreement(_run.vectors()[1][_shown], _column)
+    corpus = _run.corpus
+    if side == "queries":
+        every = corpus.query_texts()
+        texts, after = [every[i] for i in _shown], _run.vectors()[0][_shown]
+    else:
+        texts, after = [corpus.texts[i] for i in _shown], _run.vectors()[1][_shown]
+    return knn_agreement(embedding_cache().encode(texts), _column), knn_agreement(after, _column)
 
 
-def knn_agreements(name: str, run: RunFolder, shown: np.ndarray, column: tuple[int, ...]) -> tuple:
-    """(before, after) kNN agreement of the shown documents with one level's labels; cached per run and level."""
+def knn_agreements(name: str, run: RunFolder, side: str, shown: np.ndarray, column: tuple[int, ...]) -> tuple:
+    """(before, after) kNN agreement of the shown queries or documents (positions in the run's query or document
+    vectors) with one level's labels; cached per run, side and level."""
     labels = np.asarray(column, dtype=np.int64)
     digest = hashlib.sha256(labels.tobytes() + np.asarray(shown).tobytes()).hexdigest()
-    return _knn_agreements(name, digest, run, np.asarray(shown), labels)
+    return _knn_agreements(name, side, digest, run, np.asarray(shown), labels)
 
 
 @st.cache_resource(show_spinner="Embedding the run's corpus with the base model (cached on disk)…", max_entries=4)

@@ -81,6 +81,14 @@ def cmd_evaluate(args) -> int:
 
     bars = ProgressBars(not args.quiet)
     corpus = load_corpus(args.corpus)
+    phrasings = None
+    if args.queries:
+        from core.data.phrasings import load_phrasings
+
+        if (args.model or "").startswith("gaussian"):
+            raise InputError(f"--queries with --model {args.model}", "the Gaussian reference embedding encodes no text",
+                             "drop --queries, or evaluate a text model")
+        phrasings = load_phrasings(args.queries, corpus)  # checked before anything is encoded
     config = EvalConfig(heldout_fraction=args.heldout, seed=args.seed, index=args.index)
     t0 = time.perf_counter()
     queries, docs = embed_corpus(corpus, args.model, embedding_cache(args.workspace), device=args.device,
@@ -91,6 +99,12 @@ def cmd_evaluate(args) -> int:
         from core.evaluation.reference import reference_metrics, reference_ranking
 
         metrics["reference"] = reference_metrics(corpus, reference_ranking(corpus, queries, docs), config)
+    if phrasings is not None:
+        from core.embedding.vectors import BaseVectors
+        from core.evaluation.phrasings import score_phrasings
+
+        vectors = embedding_cache(args.workspace).encode(list(phrasings.texts), args.model, device=args.device)
+        metrics["new_phrasings"] = score_phrasings(corpus, phrasings, vectors, BaseVectors(queries, docs))
     t2 = time.perf_counter()
     metrics.update(corpus=corpus.name, model=args.model or "all-MiniLM-L6-v2",
                    seconds={"embed": round(t1 - t0, 2), "evaluate": round(t2 - t1, 2)})
@@ -103,6 +117,8 @@ def cmd_evaluate(args) -> int:
     if "reference" in metrics:
         print("held-out queries, zero-shot next to the link-and-walk reference:")
         print(format_comparison({"zero-shot": metrics["heldout"], "link-and-walk": metrics["reference"]["heldout"]}))
+    if phrasings is not None:
+        print_phrasings(metrics["new_phrasings"])
     print(f"embed {t1 - t0:.1f} s, evaluate {t2 - t1:.1f} s")
     if args.out:
         path = Path(args.out) / "metrics.json"
@@ -138,6 +154,8 @@ def verdict_lines(summary: dict) -> list[str]:
     """One plain sentence per comparison of a run's held-out recall."""
     from core.evaluation.reference import REFERENCE_NAMES
 
+    if "nothing_to_score" in summary:
+        return [f"held-out: {summary['nothing_to_score']}"]
     out = []
     for key, verdict in summary.items():
         if not key.startswith("heldout_vs_"):
@@ -184,6 +202,7 @@ def cmd_align(args) -> int:
 
     from core.align.config import AlignConfig
     from core.align.encoders import ENCODER_KINDS
+    from core.align.plan import require_hierarchy
     from core.align.train import steps_for_epochs
     from core.embedding.model import embedding_cache
     from core.embedding.vectors import embed_corpus
@@ -194,6 +213,15 @@ def cmd_align(args) -> int:
     config = AlignConfig(**values).resolved()  # every option checked before anything is loaded or written
     prepare_out(args.out, args.overwrite)
     corpus = load_corpus(args.corpus)
+    require_hierarchy(corpus)  # before any model is loaded
+    phrasings = None
+    if args.queries:
+        from core.data.phrasings import load_phrasings
+
+        if not ENCODER_KINDS[config.encoder].reads_text:
+            raise InputError(f"--queries with --encoder {config.encoder}", "lookup tables cannot encode new text",
+                             "drop --queries, or pick a text encoder (adapter, finetune, memory)")
+        phrasings = load_phrasings(args.queries, corpus)
     if args.epochs is not None:
         if args.epochs <= 0:
             raise InputError(f"--epochs {args.epochs}", "must be a positive number", "give e.g. --epochs 2")
@@ -205,6 +233,8 @@ def cmd_align(args) -> int:
         if ENCODER_KINDS[config.encoder].reads_text:
             base = embed_corpus(corpus, config.model, embedding_cache(args.workspace), device=config.device,
                                 clauses=config.uses_clauses, progress=bars)
+        phrasing_vectors = None if phrasings is None else embedding_cache(args.workspace).encode(
+            list(phrasings.texts), config.model, device=config.device)
         from tqdm import tqdm
 
         bar = tqdm(total=1, desc=f"{config.method}/{config.encoder}", unit="step", file=sys.stderr, disable=args.quiet)
@@ -219,7 +249,8 @@ def cmd_align(args) -> int:
             elif event["type"] == "eval":
                 last["overall"] = f"{event['metrics']['recall_overall']:.3f}"
 
-        result = run_alignment(corpus, config, args.out, base, callback=on_event, stop=stop, overwrite=True)
+        result = run_alignment(corpus, config, args.out, base, callback=on_event, stop=stop, overwrite=True,
+                               phrasings=phrasings, phrasing_vectors=phrasing_vectors)
         bar.close()
     metrics = json.loads((Path(args.out) / "metrics.json").read_text())
     split = result.split
@@ -236,6 +267,8 @@ def cmd_align(args) -> int:
     print(format_comparison({k: pick(v) for k, v in columns.items()}))
     for line in [] if split["validation_in_sample"] else verdict_lines(metrics["summary"]):
         print(line)
+    if "new_phrasings" in metrics:
+        print_phrasings(metrics["new_phrasings"])
     print(f"{result.seconds:.1f} s, best checkpoint at step {result.best_step}" + (", stopped early" if result.stopped else ""))
     print(f"wrote {args.out}")
     return 0
@@ -317,10 +350,27 @@ def cmd_bench(args) -> int:
     return 0
 
 
+QUERIES_HELP = ("a file of id,query rows (CSV, TSV, JSONL or Parquet): new phrasings of the corpus's nodes, never "
+                "trained on, scored like held-out queries next to zero-shot and every reference")
+
+
+def print_phrasings(block: dict) -> None:
+    """The new-phrasings table: recall by distance of every column the block holds, and the node's own MRR@10."""
+    from core.evaluation.reference import REFERENCE_NAMES
+
+    names = {"before": "zero-shot", "after": "after", **REFERENCE_NAMES}
+    columns = {names[k]: block[k] for k in names if k in block}
+    print(f"new phrasings ({block['source']}, {block['queries']:,} queries, never trained on):")
+    print(format_comparison(columns))
+    print("MRR@10 of the query's own node: " + ", ".join(
+        f"{name} {m['query_metrics']['mrr@10']:.3f}" for name, m in columns.items()))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m core", description="hieralign: align text embeddings with a hierarchy")
     sub = parser.add_subparsers(dest="command", required=True)
-    corpus_help = "a corpus file or folder, or a built-in: wordnet:<synset> (e.g. wordnet:mammal.n.01), synthetic:HxW"
+    corpus_help = ("a corpus file or folder, or a built-in: wordnet:<synset> (e.g. wordnet:mammal.n.01), "
+                   "wordnet-synonyms:<synset> (queried by synonyms), synthetic:HxW")
 
     p = sub.add_parser("info", help="counts and shape of a corpus")
     p.add_argument("corpus", help=corpus_help)
@@ -336,6 +386,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heldout", type=float, default=0.2, help="share of queries in the held-out split (default 0.2)")
     p.add_argument("--seed", type=int, default=0, help="seed of the held-out split (default 0)")
     p.add_argument("--index", choices=("exact", "hnsw"), default="exact", help="FAISS index (default exact)")
+    p.add_argument("--queries", default=None, help=QUERIES_HELP)
     p.add_argument("--workspace", help="where caches live (default ./workspace or $HIERALIGN_WORKSPACE)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=cmd_evaluate)
@@ -350,6 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="run folder to write (new or empty)")
     p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
     p.add_argument("--epochs", type=float, default=None, help="passes over the training pairs; sets --steps")
+    p.add_argument("--queries", default=None, help=QUERIES_HELP)
     p.add_argument("--workspace", help="where caches live (default ./workspace or $HIERALIGN_WORKSPACE)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_config_options(p)

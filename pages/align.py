@@ -8,6 +8,7 @@ import streamlit as st
 
 import ui
 from core.align.config import ENCODERS, METHODS, RECIPES, AlignConfig
+from core.align.encoders import ENCODER_KINDS
 from core.embedding.model import pick_device
 from core.evaluation.reference import REFERENCE_NAMES
 from core.runs.folder import BrokenRun, RunFolder
@@ -101,8 +102,11 @@ def finished_summary(run: RunFolder) -> None:
     st.subheader("Result on held-out queries")
     st.caption(f"{ui.plural(held, 'held-out query', 'held-out queries') if held else 'Held-out queries'}: never "
                "trained on and never used to pick the checkpoint. Numbers are recall (%).")
-    ui.render_headlines(headline_numbers(after, before))
     summary = metrics.get("summary", {})
+    if "nothing_to_score" in summary:
+        st.info(summary["nothing_to_score"].capitalize() + ".", icon=":material/info:")
+        return
+    ui.render_headlines(headline_numbers(after, before))
     lines = []
     compared = {"heldout_vs_zero_shot": "zero-shot MiniLM (before)",
                 **{f"heldout_vs_{k}": f"the {name} reference" for k, name in REFERENCE_NAMES.items()}}
@@ -127,6 +131,23 @@ def finished_summary(run: RunFolder) -> None:
     st.caption(f"The saved model is the best checkpoint (step {best}), chosen on validation queries; "
                f"{'the run was stopped early' if metrics.get('stopped') else 'the run finished'} "
                f"in {metrics.get('seconds', 0):.0f} s of training.")
+    if "new_phrasings" in metrics:
+        phrasings_summary(metrics["new_phrasings"], run.name)
+
+
+def phrasings_summary(block: dict, run_name: str) -> None:
+    """The new phrasings (uploaded on the Corpus page), after training next to zero-shot and every reference."""
+    st.subheader("New phrasings")
+    st.caption(f"{ui.plural(block['queries'], 'query', 'queries')} from {block['source']}, never trained on. Recall "
+               "by distance (%): the query must find its node and every ancestor within its top-|anc| documents; "
+               "MRR@10 of the node itself.")
+    names = {"after": f"this run ({run_name})", "before": "zero-shot MiniLM", **REFERENCE_NAMES}
+    distances = list(block["after"]["pairs_by_distance"])
+    table = [{"": names[key], **{f"D{d}": round(100 * block[key]["recall_by_distance"].get(d, 0.0), 1)
+                                 for d in distances},
+              "overall": round(100 * block[key]["recall_overall"], 1),
+              "MRR@10": round(block[key]["query_metrics"]["mrr@10"], 3)} for key in names if key in block]
+    st.dataframe(table, width="stretch", hide_index=True)
 
 
 def live_view() -> None:
@@ -138,6 +159,11 @@ def live_view() -> None:
         st.rerun(scope="app")  # re-draw this view as a live one (polled every second)
     if stop.button("Stop", disabled=not running, key="align_stop"):
         job.stop.set()
+    phrasings = ui.active_phrasings(corpus)
+    if phrasings is not None:
+        st.caption(f"{ui.plural(len(phrasings), 'new phrasing')} from {phrasings.source} (Corpus page) will be scored "
+                   "after training" + ("." if ENCODER_KINDS[config.resolved().encoder].reads_text else
+                                       ", except by lookup tables, which cannot encode new text."))
     if job is None:
         st.info("Press **Start**: training runs in the background (this page can be left and reopened). The chart "
                 "then shows, live, how far the run is above where it started and above each reference (link-and-walk; "

@@ -22,7 +22,9 @@ if source == "Built-in":
     chosen = left.selectbox("Built-in corpus", BUILTIN_EXAMPLES, index=BUILTIN_EXAMPLES.index(DEMO), key="builtin_spec")
     typed = right.text_input("Or type a built-in name", key="builtin_typed", placeholder="wordnet:dog.n.01",
                              help="wordnet:<synset> is the WordNet 3.0 noun subtree under that synset (WordNet's "
-                             "synset names, e.g. whale.n.02); synthetic:HxW a perfect tree of height H and width W.")
+                             "synset names, e.g. whale.n.02); wordnet-synonyms:<synset> the same subtree queried by "
+                             "synonyms its documents do not contain (new phrasings); synthetic:HxW a perfect tree of "
+                             "height H and width W.")
     corpus = ui.load_spec(typed.strip() or chosen)
     source = f"builtin:{typed.strip() or chosen}"
 elif source == "Upload a file":
@@ -63,6 +65,19 @@ if trimmed.trimmed:
 if trimmed.dag:
     st.caption("Nodes with several parents are drawn under their first parent.")
 st.plotly_chart(figure, width="stretch", key="hierarchy_chart")
+
+with st.expander("New phrasings (optional): queries to score that no run trains on"):
+    st.caption("A file of id,query rows (CSV, TSV, JSONL or Parquet): other names, synonyms or questions for nodes of "
+               "this corpus. Every run started on this corpus scores them after training, next to zero-shot MiniLM "
+               "and every reference; they are never trained on and never pick a checkpoint.")
+    phrasings_file = st.file_uploader("Phrasings file", type=["csv", "tsv", "jsonl", "ndjson", "parquet", "gz"],
+                                      key="phrasings_upload")
+    phrasings = ui.load_phrasings_upload(phrasings_file, corpus) if phrasings_file is not None else \
+        ui.active_phrasings(corpus)
+    if phrasings is not None:
+        st.success(f"{ui.plural(len(phrasings), 'new phrasing')} of {ui.plural(len(set(phrasings.nodes.tolist())), 'node')}"
+                   f" from {phrasings.source}: scored by every run started on this corpus.",
+                   icon=":material/check_circle:")
 
 st.subheader("Sample rows")
 st.dataframe(ui.sample_rows(corpus), width="stretch", hide_index=True)

@@ -206,9 +206,26 @@ def test_map_page_draws_before_and_after_for_a_finished_run(app, workspace):
     assert list((workspace / "runs").glob("*/map-*.npy"))  # cached next to the run
     assert app.select_slider(key="map_level").value == 1  # level 0 is the single root: the first level that says something
     labels = [m.label for m in app.metric]
-    assert labels == ["kNN agreement at level 1"] * 2 and all(m.value.endswith("%") for m in app.metric)
+    assert labels == ["Queries: kNN agreement at level 1", "Documents: kNN agreement at level 1",
+                      "kNN agreement at level 1", "kNN agreement at level 1"]
+    assert all(m.value.endswith("%") for m in app.metric)
+    headline = {m.label.split(":")[0]: m for m in app.metric[:2]}
+    per_map = [float(m.value.rstrip("%")) for m in app.metric[2:]]
+    side = app.get("button_group")[0].value if app.get("button_group") else None
+    shown = (side or "queries").capitalize()
+    assert headline[shown].value == f"{per_map[0]:.1f}% → {per_map[1]:.1f}%"  # the maps drawn are the side chosen
+    assert headline[shown].delta == f"{per_map[1] - per_map[0]:+.1f} pts"
     app.run(timeout=60)  # a second visit reads the cache
     assert not app.exception and len(app.get("plotly_chart")) == 2
+    if app.get("button_group"):  # the other side draws its own pair of maps
+        other = "documents" if shown == "Queries" else "queries"
+        app.get("button_group")[0].set_value(other).run(timeout=60)
+        deadline = time.time() + 120
+        while not list((workspace / "runs").glob(f"*/map-{'queries-' if other == 'queries' else ''}*.npy")) \
+                and time.time() < deadline:
+            time.sleep(0.5)
+            app.run(timeout=60)
+        assert not app.exception
 
 
 def test_runs_page_lists_broken_runs_and_shows_percentages(app, workspace):
@@ -380,3 +397,30 @@ def test_pages_are_compiled_without_magic_and_still_show_everything(app):
                 docstring = i == 0 and isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
                 assert not bare or docstring, f"{page.name}:{node.lineno} relies on magic to show something"
     assert app.title[0].value == "Corpus" and not app.exception  # the main page renders as before
+
+
+def test_new_phrasings_uploaded_on_the_corpus_page_are_scored_by_the_next_run(app):
+    app.selectbox(key="builtin_spec").set_value("synthetic:3x3").run()
+    app.file_uploader(key="phrasings_upload").upload("bad.csv", b"id,query\nr.0,fine\nnope,bad\n", "text/csv")
+    app.run()
+    assert not app.exception
+    assert app.error[0].value.startswith("bad.csv, row 2, column 'id': unknown id 'nope'")
+    app.file_uploader(key="phrasings_upload").upload("q.csv", b"id,query\nr.0,the first child\nr.2.1,a leaf\n",
+                                                     "text/csv")
+    app.run()
+    assert not app.exception and not app.error
+    assert "2 new phrasings of 2 nodes from q.csv" in app.success[0].value
+    app.switch_page("pages/align.py").run()
+    app.selectbox(key="align_method").set_value("hr").run()
+    app.selectbox(key="align_encoder").set_value("adapter").run()
+    app.number_input(key="align_steps_adapter").set_value(5).run()
+    assert any("2 new phrasings from q.csv" in c.value for c in app.caption)
+    app.button(key="align_start").click().run()
+    deadline = time.time() + 120
+    while "New phrasings" not in [s.value for s in app.subheader] and time.time() < deadline:
+        time.sleep(0.5)
+        app.run()
+    assert not app.exception and "New phrasings" in [s.value for s in app.subheader]
+    table = app.dataframe[-1].value
+    assert list(table[""])[:2] == [table[""][0], "zero-shot MiniLM"] and table[""][0].startswith("this run")
+    assert {"D0", "D1", "D2", "overall", "MRR@10"} <= set(table.columns)

@@ -130,14 +130,20 @@ def legend(page) -> str:
     return " ".join(page.locator(".legendtext").all_text_contents())
 
 
-def open_map(page) -> None:
+def open_map(page) -> dict[str, float]:
+    """Open the Map and return each side's headline change in kNN agreement (points), read from the page."""
     go(page, "Map")
-    expect(page.get_by_text("kNN agreement at level").nth(1)).to_be_visible(timeout=300_000)
+    expect(page.get_by_text("kNN agreement at level").nth(3)).to_be_visible(timeout=300_000)
     idle(page)
     names = page.locator("g.annotation-text-g")  # the labels written on the clusters
     expect(names.nth(3)).to_be_attached(timeout=30_000)  # at least two per map
-    for value in page.locator("[data-testid=stMetricValue]").all_inner_texts()[:2]:
-        assert re.fullmatch(r"\d+\.\d%", value.strip()), value
+    values = [v.strip() for v in page.locator("[data-testid=stMetricValue]").all_inner_texts()]
+    assert all(re.fullmatch(r"\d+\.\d% → \d+\.\d%", v) for v in values[:2]), values  # the two sides' headlines
+    assert all(re.fullmatch(r"\d+\.\d%", v) for v in values[2:4]), values  # the maps drawn
+    labels = page.locator("[data-testid=stMetricLabel]").all_inner_texts()[:2]
+    deltas = page.locator("[data-testid=stMetricDelta]").all_inner_texts()[:2]
+    return {label.split(":")[0].strip(): float(re.search(r"([+-]?\d+\.\d) pts", delta)[1])
+            for label, delta in zip(labels, deltas, strict=True)}
 
 
 def test_demo_journey(page):
@@ -167,7 +173,9 @@ def test_demo_journey(page):
     expect(page.get_by_text("Held-out recall by distance")).to_be_attached(timeout=30_000)
     shot(page, "4-runs", readme=True)
 
-    open_map(page)
+    change = open_map(page)
+    assert change["Queries"] >= 10.0, change  # the memory method's hierarchy lives in its queries: the Map shows it
+    expect(page.get_by_text("After:").first).to_contain_text("queries")  # and opens on the side that changed
     shot(page, "5-map", readme=True)
 
     go(page, "Retrieve")

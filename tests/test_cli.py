@@ -128,3 +128,31 @@ def test_hierarchy_with_levels_writes_the_sizes_asked_for(tmp_path):
     found = load_corpus_file(out)
     depth = found.hierarchy.depth[~found.is_row]
     assert (depth == 0).sum() == 2 and (depth == 1).sum() == 4
+
+
+def test_align_refuses_a_corpus_with_no_hierarchy_in_one_line_pointing_to_discovery(tmp_path):
+    (tmp_path / "flat.csv").write_text("id,text\na,one thing\nb,another\n")
+    r = run("align", str(tmp_path / "flat.csv"), "--out", str(tmp_path / "run"), "--quiet")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "has no hierarchy" in r.stderr and "python -m core hierarchy" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "run" / "status.json").exists()
+
+
+def test_wordnet_synonyms_are_queries_their_documents_do_not_contain():
+    """The new-phrasing built-in: a synset's document is its head lemma and definition; its query is another lemma of
+    the synset that the document does not contain; the hierarchy is WordNet's."""
+    from core.data.builtins import load_corpus, mentions
+
+    plain, synonyms = load_corpus("wordnet:mammal.n.01"), load_corpus("wordnet-synonyms:mammal.n.01")
+    assert synonyms.hierarchy == plain.hierarchy and synonyms.name == "wordnet-synonyms:mammal.n.01"
+    dog = synonyms.hierarchy.index["dog.n.01"]
+    assert plain.texts[dog].startswith("dog, domestic dog, Canis familiaris: ")
+    assert synonyms.texts[dog] == "dog: " + plain.texts[dog].partition(": ")[2]
+    assert synonyms.queries[dog] == "domestic dog"
+    nodes = synonyms.query_nodes
+    assert 600 < len(nodes) < len(plain.query_nodes)  # synsets with a single lemma get no query
+    assert not any(mentions(synonyms.texts[i], synonyms.queries[i]) for i in nodes)
+    assert all(synonyms.queries[i] in plain.texts[i].partition(": ")[0].split(", ")[1:] for i in nodes)
+    assert mentions("Dog: a canine", "dog") and not mentions("hotdog stand", "dog")
+    r = run("info", "wordnet-synonyms:mamal.n.01")
+    assert r.returncode == 2 and "wordnet-synonyms:mammal.n.01" in r.stderr

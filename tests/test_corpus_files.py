@@ -180,3 +180,56 @@ def test_large_file_loads(tmp_path):
     labels = {p.split("/")[0] for p in paths} | set(paths)
     assert c.n_rows == n and c.n == n + len(labels)
     assert c.hierarchy.max_depth == 2
+
+
+OBO = '''format-version: 1.2
+ontology: tiny
+
+[Term]
+id: T:1
+name: disease
+def: "Any \\"abnormal\\" condition." [ref:1]
+
+[Term]
+id: T:2
+name: heart disease
+def: "A disease of the heart." []
+synonym: "cardiac disease" EXACT []
+synonym: "heart disease" EXACT layperson []
+synonym: "cardiopathy" RELATED []
+is_a: T:1 ! disease
+
+[Term]
+id: T:3
+name: valve disease
+synonym: "disease of the heart valve" EXACT []
+synonym: "valvulopathy" EXACT []
+is_a: T:2 ! heart disease
+is_a: X:9 ! outside this file
+
+[Term]
+id: T:4
+name: old term
+is_obsolete: true
+is_a: T:1
+
+[Typedef]
+id: part_of
+name: part of
+'''
+
+
+def test_an_obo_ontology_loads_as_a_dag_queried_by_synonyms_its_documents_lack(tmp_path):
+    path = tmp_path / "tiny.obo"
+    path.write_text(OBO)
+    corpus = load_corpus(str(path))
+    assert corpus.ids == ("T:1", "T:2", "T:3")  # the obsolete term and the Typedef are left out
+    assert corpus.texts == ('disease: Any "abnormal" condition.', "heart disease: A disease of the heart.",
+                            "valve disease")
+    # T:2's first EXACT synonym is not in its document; T:3's first one contains words of it but not the phrase
+    assert corpus.queries == ("", "cardiac disease", "disease of the heart valve")
+    h = corpus.hierarchy
+    assert [h.ids[p] for p in h.parents(h.index["T:3"])] == ["T:2"] and corpus.extra["obo_links_dropped"] == 1
+    (tmp_path / "empty.obo").write_text("format-version: 1.2\n")
+    with pytest.raises(InputError, match="holds no \\[Term\\]"):
+        load_corpus(str(tmp_path / "empty.obo"))

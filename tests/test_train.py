@@ -455,3 +455,29 @@ def test_a_plan_fixes_the_config_split_and_references_before_any_model_is_built(
     assert lookup.split.in_sample and lookup.base is None and lookup.references == {}
     with pytest.raises(ValueError, match="base model"):
         plan_run(PLANTED, AlignConfig(encoder="adapter"))
+
+
+def test_a_run_with_no_heldout_queries_says_there_was_nothing_to_score(tmp_path):
+    """No held-out query, no evidence: the summary says there was nothing to score instead of a verdict (which used to
+    read 'at or above zero-shot at every distance (overall +nan%)')."""
+    from core.cli import verdict_lines
+    from core.runs.folder import RunFolder
+
+    config = AlignConfig(method="hr", encoder="adapter", steps=2, heldout_fraction=0.0)
+    run_alignment(PLANTED, config, tmp_path / "run", planted_base())
+    summary = RunFolder(tmp_path / "run").metrics["summary"]
+    assert "nothing to score" in summary["nothing_to_score"] and summary["beats_every_reference_everywhere"] is None
+    assert not [k for k in summary if k.startswith("heldout_vs_")]
+    assert verdict_lines(summary) == [f"held-out: {summary['nothing_to_score']}"]
+    assert RunFolder(tmp_path / "run").summary()["beats reference everywhere"] is None
+
+
+def test_a_corpus_with_no_hierarchy_is_refused_before_training():
+    import pandas as pd
+
+    from core.align.plan import plan_run
+    from core.data.corpus import corpus_from_frame
+
+    flat = corpus_from_frame(pd.DataFrame({"id": ["a", "b"], "text": ["one", "two"]}), "flat.csv")
+    with pytest.raises(InputError, match="has no hierarchy.*python -m core hierarchy"):
+        plan_run(flat, AlignConfig(encoder="lookup", dim=2, steps=1))

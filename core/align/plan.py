@@ -21,6 +21,7 @@ from core.align.config import AlignConfig
 from core.align.encoders import ENCODER_KINDS, EncoderKind
 from core.data.corpus import Corpus
 from core.embedding.vectors import BaseVectors
+from core.errors import InputError
 from core.evaluation.evaluate import heldout_mask
 from core.evaluation.index import build_index, search
 from core.evaluation.reference import reference_rankings
@@ -96,11 +97,21 @@ def as_base_vectors(base) -> BaseVectors | None:
     return BaseVectors(np.asarray(base[0]), np.asarray(base[1]))
 
 
+def require_hierarchy(corpus: Corpus) -> None:
+    """InputError unless some node has a parent: with no hierarchy there is nothing to align with, and every score
+    against a reference would compare equal nothings."""
+    if not len(corpus.hierarchy.parent_idx):
+        raise InputError(corpus.name, f"has no hierarchy: all {corpus.n:,} nodes are roots, with no parents to align with",
+                         f"discover one first: python -m core hierarchy {corpus.name} --levels 7,20 --out with_topics.csv "
+                         "(or the Hierarchy page), then align that file")
+
+
 def plan_run(corpus: Corpus, config: AlignConfig, base: BaseVectors | tuple | None = None, *,
              lexical_references: bool = False) -> RunPlan:
     """The plan of training `config` on `corpus` from `base`; `lexical_references` adds BM25 and the hybrid to the
     references (run_alignment scores every run beside them; the loop itself needs only link-and-walk)."""
     config = config.resolved()
+    require_hierarchy(corpus)
     kind = ENCODER_KINDS[config.encoder]
     base = as_base_vectors(base)
     if kind.reads_text and base is None:

@@ -1,5 +1,6 @@
-"""Built-in corpora, addressed by name: `wordnet:<synset>` (the subtree under a WordNet noun synset) and
-`synthetic:HxW` (a perfect tree of height H and width W). `load_corpus` accepts these or a path."""
+"""Built-in corpora, addressed by name: `wordnet:<synset>` (the subtree under a WordNet noun synset),
+`wordnet-synonyms:<synset>` (the same subtree queried by synonyms its documents do not contain) and `synthetic:HxW` (a
+perfect tree of height H and width W). `load_corpus` accepts these or a path."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 from core.data.corpus import Corpus
 from core.data.files import load_corpus_file
 from core.data.hierarchy import Hierarchy
+from core.data.obo import mentions
 from core.errors import InputError
 
 WORDNET_FILE = Path(__file__).with_name("wordnet_nouns.tsv.gz")
@@ -23,8 +25,9 @@ TINY_DEMO = "synthetic:3x3"  # small enough for tests of the app
 MAX_SYNTHETIC_NODES = 2_000_000
 MAX_SYNTHETIC_PAIRS = 25_000_000  # (node, ancestor) pairs: a chain of 7,070 nodes
 MAX_NAME_DIGITS = 12  # longer numbers are refused as too large before int() (which refuses over 4,300 digits)
-BUILTIN_KINDS = ("wordnet", "synthetic")
-BUILTIN_EXAMPLES = ["wordnet:mammal.n.01", "wordnet:dog.n.01", "wordnet:entity.n.01", "synthetic:4x5", "synthetic:3x3"]
+BUILTIN_KINDS = ("wordnet", "wordnet-synonyms", "synthetic")
+BUILTIN_EXAMPLES = ["wordnet:mammal.n.01", "wordnet-synonyms:mammal.n.01", "wordnet:dog.n.01", "wordnet:entity.n.01",
+                    "synthetic:4x5", "synthetic:3x3"]
 
 
 @lru_cache(maxsize=1)
@@ -34,16 +37,39 @@ def wordnet_nouns() -> Corpus:
     return Corpus(f"wordnet:{WORDNET_ROOT}", corpus.hierarchy, corpus.texts, corpus.queries, corpus.is_row, "parents")
 
 
-def wordnet(synset: str) -> Corpus:
+def wordnet(synset: str, kind: str = "wordnet") -> Corpus:
     nouns = wordnet_nouns()
     if synset not in nouns.hierarchy.index:
         close = difflib.get_close_matches(synset, nouns.ids, n=3, cutoff=0.6)
-        hint = f"did you mean {', '.join('wordnet:' + c for c in close)}?" if close else "names look like mammal.n.01"
-        raise InputError(f"wordnet:{synset}", "no such WordNet noun synset",
-                          f"{hint} (wordnet:{WORDNET_ROOT} is all nouns)")
+        hint = f"did you mean {', '.join(f'{kind}:' + c for c in close)}?" if close else "names look like mammal.n.01"
+        raise InputError(f"{kind}:{synset}", "no such WordNet noun synset",
+                          f"{hint} ({kind}:{WORDNET_ROOT} is all nouns)")
     if synset == WORDNET_ROOT:
         return nouns
     return nouns.subtree(synset, name=f"wordnet:{synset}")
+
+
+def wordnet_lemmas(text: str) -> tuple[list[str], str]:
+    """(lemmas, definition) of a shipped WordNet document, `lemma, lemma, ...: definition`."""
+    names, _, definition = text.partition(": ")
+    return names.split(", "), definition
+
+
+def wordnet_synonyms(synset: str) -> Corpus:
+    """The WordNet subtree under `synset`, queried by new phrasings: each document is its synset's head lemma and
+    definition only (`dog: a member of the genus Canis ...`), and its query is the first other lemma of the synset that
+    the document does not contain (`domestic dog`). Synsets with no such lemma have no query. So a query never appears
+    in its own document, unlike `wordnet:`, whose documents begin with every lemma and whose query is the first; and
+    since each node has at most one query, splitting the queries splits the nodes: a held-out node's synonym is never
+    trained on."""
+    tree = wordnet(synset, "wordnet-synonyms")
+    texts, queries = [], []
+    for text in tree.texts:
+        lemmas, definition = wordnet_lemmas(text)
+        doc = f"{lemmas[0]}: {definition}"
+        texts.append(doc)
+        queries.append(next((lemma for lemma in lemmas[1:] if not mentions(doc, lemma)), ""))
+    return Corpus(f"wordnet-synonyms:{synset}", tree.hierarchy, tuple(texts), tuple(queries), tree.is_row, "parents")
 
 
 def synthetic(height: int, width: int) -> Corpus:
@@ -99,7 +125,8 @@ def builtin_name(spec: str) -> str:
     kind, sep, _ = text.partition(":")
     if not sep or kind not in BUILTIN_KINDS:
         raise InputError(repr(_short(text)), "not a built-in corpus name",
-                         "type wordnet:<synset> (e.g. wordnet:dog.n.01) or synthetic:HxW (e.g. synthetic:4x5); "
+                         "type wordnet:<synset> (e.g. wordnet:dog.n.01), wordnet-synonyms:<synset> or synthetic:HxW "
+                         "(e.g. synthetic:4x5); "
                          "files go through Upload or Local path")
     return text
 
@@ -110,6 +137,8 @@ def load_corpus(spec: str | os.PathLike) -> Corpus:
     kind, sep, arg = text.partition(":")
     if sep and kind == "wordnet":
         return wordnet(arg.strip())
+    if sep and kind == "wordnet-synonyms":
+        return wordnet_synonyms(arg.strip())
     if sep and kind == "synthetic":
         shown = _short(text)
         m = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", arg)
@@ -128,5 +157,6 @@ def load_corpus(spec: str | os.PathLike) -> Corpus:
         return synthetic(height, width)
     if sep and len(kind) > 1 and not Path(text).exists():
         raise InputError(text, f"unknown built-in corpus kind {kind!r}",
-                          f"use wordnet:<synset> or synthetic:HxW (e.g. {', '.join(BUILTIN_EXAMPLES[:2])}), or a file path")
+                          f"use wordnet:<synset>, wordnet-synonyms:<synset> or synthetic:HxW (e.g. {', '.join(BUILTIN_EXAMPLES[:2])}), "
+                          "or a file path")
     return load_corpus_file(spec)

@@ -23,7 +23,8 @@ from core.errors import InputError
 
 TEXT_FORMATS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 JSON_FORMATS = {".jsonl", ".ndjson"}
-SUPPORTED = "CSV (.csv), TSV (.tsv), JSON lines (.jsonl), Parquet (.parquet), any text format gzipped (.gz), or a folder"
+SUPPORTED = ("CSV (.csv), TSV (.tsv), JSON lines (.jsonl), Parquet (.parquet), any text format gzipped (.gz), an OBO "
+             "ontology (.obo), or a folder")
 FOLDER_FILE_SUFFIXES = {".txt", ".md", ""}
 
 
@@ -198,6 +199,10 @@ def load_corpus_file(path: str | os.PathLike) -> Corpus:
         raise InputError(str(path), "no such file or folder", "check the path, or name a built-in such as wordnet:mammal.n.01")
     if not (path.is_dir() or path.is_file()):  # a FIFO, socket or device would block or never end
         raise InputError(str(path), "not a regular file or folder", "give a corpus file or a folder of text files")
+    if path.is_file() and path.suffix.lower() == ".obo":  # an ontology: terms, is_a links, synonyms as queries
+        from core.data.obo import load_obo
+
+        return load_obo(path)
     frame = read_folder(path) if path.is_dir() else read_table(path)
     return corpus_from_frame(frame, str(path))
 

@@ -15,16 +15,20 @@ import time
 from dataclasses import asdict
 
 import faiss
+import numpy as np
 
 from core.align.config import AlignConfig
+from core.align.encoders import encode_new_queries
 from core.align.export import export_encoder
 from core.align.plan import as_base_vectors, plan_run
 from core.align.train import AlignResult, Callback, Trainer, no_callback
 from core.atomic import atomic_write, write_json, write_npy
 from core.data.corpus import Corpus
+from core.data.phrasings import Phrasings
 from core.embedding.vectors import BaseVectors
 from core.evaluation.evaluate import EvalConfig, evaluate_embeddings, retrieval_metrics
 from core.evaluation.index import build_index, search
+from core.evaluation.phrasings import score_phrasings
 from core.evaluation.reference import beats, reference_metrics
 from core.runs.folder import compact, corpus_hash, prepare_out
 
@@ -37,11 +41,17 @@ def run_alignment(
     callback: Callback = no_callback,
     stop: threading.Event | None = None,
     overwrite: bool = False,
+    phrasings: Phrasings | None = None,
+    phrasing_vectors: np.ndarray | None = None,
 ) -> AlignResult:
     """Train and write the run folder; an exception marks the run failed (and is re-raised).
 
-    Options are checked and the folder prepared before anything is written, so a bad option leaves no folder."""
+    Options are checked and the folder prepared before anything is written, so a bad option leaves no folder. With
+    `phrasings` (new phrasings of the corpus's nodes, never trained on) and their base vectors `phrasing_vectors`,
+    metrics.json also scores them after training next to zero-shot and every reference (`new_phrasings`)."""
     config = config.resolved()
+    if phrasings is not None and (phrasing_vectors is None or len(phrasing_vectors) != len(phrasings)):
+        raise ValueError("new phrasings need their base vectors, one per phrasing")
     folder = prepare_out(out, overwrite)
     base = as_base_vectors(base)
     started = time.time()
@@ -95,7 +105,12 @@ def run_alignment(
             from core.embedding.model import load_model
 
             model_path = export_encoder(result.encoder, folder / "model", load_model(config.model, "cpu"))
-        write_json(folder / "metrics.json", {"before": before, "after": after, **references,
+        extra = {}
+        if phrasings is not None:
+            aligned = encode_new_queries(result.encoder, list(phrasings.texts), phrasing_vectors)
+            extra["new_phrasings"] = score_phrasings(corpus, phrasings, phrasing_vectors, base, (aligned, result.docs),
+                                                     clauses=config.uses_clauses)
+        write_json(folder / "metrics.json", {"before": before, "after": after, **references, **extra,
                                              "summary": run_summary(before, after, references),
                                              "best_step": result.best_step, "stopped": result.stopped,
                                              "seconds": round(result.seconds, 2), "split": result.split})
@@ -109,8 +124,14 @@ def run_alignment(
         raise
 
 
+NOTHING_TO_SCORE = "no held-out queries, so there was nothing to score: no verdict either way"
+
+
 def run_summary(before: dict, after: dict, references: dict) -> dict:
-    """Plain answers: did the run beat zero-shot and every reference at every distance, on held-out queries?"""
+    """Plain answers: did the run beat zero-shot and every reference at every distance, on held-out queries? With no
+    held-out (query, ancestor) pair there is no evidence, and the summary says so instead of a verdict."""
+    if not sum(after["heldout"].get("pairs_by_distance", {}).values()):
+        return {"nothing_to_score": NOTHING_TO_SCORE, "beats_every_reference_everywhere": None}
     out = {"heldout_vs_zero_shot": beats(after["heldout"], before["heldout"])}
     for name, metrics in references.items():
         out[f"heldout_vs_{name}"] = beats(after["heldout"], metrics["heldout"])

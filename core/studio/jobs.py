@@ -17,6 +17,7 @@ import numpy as np
 
 from core.align.train import AlignConfig
 from core.data.corpus import Corpus
+from core.data.phrasings import Phrasings
 
 
 def new_run_dir(workspace: Path, config: AlignConfig) -> Path:
@@ -42,6 +43,7 @@ class TrainingJob:
     folder: Path
     base: tuple[np.ndarray, np.ndarray] | None = None  # encoded in the thread when a text encoder needs it
     workspace: Path | None = None  # where the embedding cache lives (default: the run folder's workspace)
+    phrasings: Phrasings | None = None  # new phrasings to score after training (text encoders only)
     events: list[dict] = field(default_factory=list)
     stop: threading.Event = field(default_factory=threading.Event)
     state: str = "starting"  # starting | encoding | running | complete | stopped | failed
@@ -76,8 +78,15 @@ class TrainingJob:
                                          clauses=config.uses_clauses,
                                          progress=lambda stage, d, t: self._on_event({"type": "encode", "stage": stage,
                                                                                       "done": d, "total": t}))
+            phrasings = self.phrasings if ENCODER_KINDS[config.encoder].reads_text else None
+            vectors = None
+            if phrasings is not None:
+                from core.embedding.model import embedding_cache
+
+                vectors = embedding_cache(self.workspace).encode(list(phrasings.texts), config.model,
+                                                                 device=config.device)
             result = run_alignment(self.corpus, self.config, self.folder, self.base, callback=self._on_event,
-                                   stop=self.stop)
+                                   stop=self.stop, phrasings=phrasings, phrasing_vectors=vectors)
             self.state = "stopped" if result.stopped else "complete"
         except Exception as e:  # shown to the user; the run folder is marked failed by run_alignment
             self.state, self.error = "failed", f"{type(e).__name__}: {e}"

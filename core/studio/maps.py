@@ -100,12 +100,14 @@ def first_informative_level(labels_by_level: np.ndarray, dominant: float = 0.5) 
     return fallback if fallback is not None else max(labels_by_level.shape[1] - 1, 0)
 
 
-def map_paths(workspace: Path, run_path: Path, texts: list[str]) -> tuple[Path, Path]:
-    """Where the zero-shot map (shared by every run on these texts) and a run's aligned map are cached."""
+def map_paths(workspace: Path, run_path: Path, texts: list[str], side: str = "documents") -> tuple[Path, Path]:
+    """Where the zero-shot map (shared by every run on these texts) and a run's aligned map of one side are cached
+    (a corpus without a query column queries with its documents' texts, whose aligned query vectors differ)."""
     import hashlib
 
     key = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
-    return Path(workspace) / "cache" / "maps" / f"minilm-{key}.npy", Path(run_path) / f"map-{key}.npy"
+    after = f"map-{key}.npy" if side == "documents" else f"map-{side}-{key}.npy"
+    return Path(workspace) / "cache" / "maps" / f"minilm-{key}.npy", Path(run_path) / after
 
 
 @dataclass(frozen=True)

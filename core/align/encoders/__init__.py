@@ -9,7 +9,7 @@ its module, a `build(plan, device)` factory and a KIND, plus one line below (and
 
 from core.align.encoders import adapter, finetune, lookup, memory
 from core.align.encoders.adapter import AdapterEncoder
-from core.align.encoders.base import EncoderKind, encode_all
+from core.align.encoders.base import EncoderKind, encode_all, encode_new_queries
 from core.align.encoders.finetune import FinetuneEncoder
 from core.align.encoders.head import HEADS, Head
 from core.align.encoders.lookup import LookupEncoder
@@ -23,4 +23,4 @@ ENCODER_KINDS: dict[str, EncoderKind] = {
 }
 
 __all__ = ["ENCODER_KINDS", "HEADS", "AdapterEncoder", "EncoderKind", "FinetuneEncoder", "Head", "LookupEncoder",
-           "MemoryEncoder", "encode_all"]
+           "MemoryEncoder", "encode_all", "encode_new_queries"]

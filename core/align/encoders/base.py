@@ -50,3 +50,14 @@ def encode_all(encoder: nn.Module, n_queries: int | np.ndarray, batch: int = 409
     docs = encoder.docs()
     encoder.train(was_training)
     return queries.float().cpu().numpy(), docs.float().cpu().numpy()
+
+
+@torch.no_grad()
+def encode_new_queries(encoder: nn.Module, texts: list[str], base_vectors: np.ndarray) -> np.ndarray:
+    """(q, d) aligned vectors of query texts the encoder never saw (new phrasings), from their texts or, for encoders
+    over frozen base vectors, their base embeddings (q, D). Encoders without text (lookup tables) cannot."""
+    if hasattr(encoder, "encode_texts"):
+        return encoder.encode_texts(texts)
+    if hasattr(encoder, "transform"):
+        return encoder.transform(base_vectors, side="query")
+    raise ValueError(f"a {type(encoder).__name__} has no text side, so it cannot encode new phrasings")

@@ -54,6 +54,15 @@ class FinetuneEncoder(nn.Module):
         return self.bank.index_copy(0, unique.to(self.bank.device), fresh.to(self.bank.dtype))
 
     @torch.no_grad()
+    def encode_texts(self, texts: list[str], batch_size: int = 128) -> np.ndarray:
+        """(q, d) vectors of any texts (new phrasings) with the trained model, in eval mode."""
+        was_training = self.model.training
+        self.model.eval()
+        parts = [self._encode(texts[i : i + batch_size]) for i in range(0, len(texts), batch_size)]
+        self.model.train(was_training)
+        return torch.cat(parts).float().cpu().numpy() if parts else np.zeros((0, self.bank.shape[1]), np.float32)
+
+    @torch.no_grad()
     def refresh_bank(self, batch_size: int = 128) -> None:
         was_training = self.model.training
         self.model.eval()
