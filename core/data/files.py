@@ -13,7 +13,9 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 
@@ -25,6 +27,7 @@ TEXT_FORMATS = {".csv": ",", ".tsv": "\t", ".tab": "\t"}
 JSON_FORMATS = {".jsonl", ".ndjson"}
 SUPPORTED = ("CSV (.csv), TSV (.tsv), JSON lines (.jsonl), Parquet (.parquet), any text format gzipped (.gz), an OBO "
              "ontology (.obo), or a folder")
+T = TypeVar("T")
 FOLDER_FILE_SUFFIXES = {".txt", ".md", ""}
 
 
@@ -207,9 +210,9 @@ def load_corpus_file(path: str | os.PathLike) -> Corpus:
     return corpus_from_frame(frame, str(path))
 
 
-def load_corpus_bytes(name: str, data: bytes) -> Corpus:
-    """Load an uploaded file: written to a private temporary folder under its own name (the format follows the name),
-    loaded, and removed again whatever happens."""
+def read_upload(name: str, data: bytes, read: Callable[[Path], T]) -> T:
+    """`read` an uploaded file: written to a private temporary folder under its own name (the format follows the
+    name), read, and removed again whatever happens; errors name the upload, never the temporary path."""
     safe = Path(name).name
     if (not safe or safe in (".", "..") or len(safe.encode("utf-8", "replace")) > 200
             or any(ord(c) < 32 or c in "\x7f/\\" for c in safe)):
@@ -219,10 +222,15 @@ def load_corpus_bytes(name: str, data: bytes) -> Corpus:
         path = Path(folder) / safe
         path.write_bytes(data)
         try:
-            corpus = load_corpus_file(path)
+            return read(path)
         except InputError as e:
             raise InputError(e.where.replace(str(path), safe), e.problem, e.fix) from None
-    return Corpus(safe, corpus.hierarchy, corpus.texts, corpus.queries, corpus.is_row, corpus.layout)
+
+
+def load_corpus_bytes(name: str, data: bytes) -> Corpus:
+    """Load an uploaded corpus file (see read_upload); the corpus is named by the upload."""
+    corpus = read_upload(name, data, load_corpus_file)
+    return Corpus(Path(name).name, corpus.hierarchy, corpus.texts, corpus.queries, corpus.is_row, corpus.layout)
 
 
 def save_corpus(corpus: Corpus, path: str | os.PathLike) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from core.data.corpus import Corpus
-from core.data.files import read_table
+from core.data.files import read_table, read_upload
 from core.errors import InputError
 
 
@@ -68,15 +67,5 @@ def load_phrasings(path: str | os.PathLike, corpus: Corpus) -> Phrasings:
 
 
 def load_phrasings_bytes(name: str, data: bytes, corpus: Corpus) -> Phrasings:
-    """An uploaded phrasings file: written to a private temporary folder under its own name (the format follows the
-    name), read and removed again whatever happens."""
-    safe = Path(name).name
-    if not safe or safe in (".", "..") or any(ord(c) < 32 or c in "\x7f/\\" for c in safe):
-        raise InputError(f"uploaded file {name[:80]!r}", "not a usable file name", "rename it, e.g. phrasings.csv")
-    with tempfile.TemporaryDirectory(prefix="hieralign-phrasings-") as folder:
-        path = Path(folder) / safe
-        path.write_bytes(data)
-        try:
-            return phrasings_from_frame(read_table(path), safe, corpus)
-        except InputError as e:
-            raise InputError(e.where.replace(str(path), safe), e.problem, e.fix) from None
+    """An uploaded phrasings file, read as any upload is (core/data/files.read_upload) and checked against `corpus`."""
+    return read_upload(name, data, lambda path: phrasings_from_frame(read_table(path), path.name, corpus))

@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from core.data.corpus import Corpus
+from core.evaluation.evaluate import retrieval_metrics
 from core.evaluation.index import build_index, search
 from core.evaluation.lexical import bm25_index
-from core.evaluation.metrics import query_metrics, recall_by_distance, target_ranks
+from core.evaluation.metrics import query_metrics, target_ranks
 from core.evaluation.reference import beats, reference_ranking, search_lexical_references
 
 if TYPE_CHECKING:
@@ -31,13 +32,11 @@ def phrasing_width(corpus: Corpus, nodes: np.ndarray) -> int:
 
 
 def ranking_metrics(corpus: Corpus, ranking: np.ndarray, nodes: np.ndarray) -> dict:
-    """Recall by distance (top-|anc(v)|), recall@10 by distance, and the node's own rank metrics of a (q, width) ranking."""
-    ancestors = corpus.hierarchy.ancestors
-    out = recall_by_distance(ranking, nodes, ancestors)
-    k = min(RECALL_K, corpus.n)
-    at_k = recall_by_distance(ranking, nodes, ancestors, k=k)
-    out["recall_at_k"] = {"k": k, **{key: at_k[key] for key in ("recall_by_distance", "recall_overall", "recall_min")}}
-    out["query_metrics"] = query_metrics(target_ranks(ranking[:, :100], nodes))
+    """The held-out queries' metrics (retrieval_metrics) of a (q, width) ranking, and always the node's own rank
+    metrics: a phrasing is a query text of its own even where the corpus has no query column."""
+    out = retrieval_metrics(corpus, ranking, nodes, RECALL_K)
+    if "query_metrics" not in out:
+        out["query_metrics"] = query_metrics(target_ranks(ranking[:, :100], nodes))
     return out
 
 
