@@ -65,6 +65,9 @@ LEVERS = [
     ("memory: the default's construction alone (no training)", dict(method="memory", steps=1, link_steps=0, lr=1e-12)),
     ("memory: + trained query head (the default)", dict(method="memory")),
     ("memory: default with base_weight 0.001", dict(method="memory", base_weight=0.001)),
+    ("memory: default + clause cloze queries (link_cloze 1)", dict(method="memory", link_cloze=1.0)),
+    ("memory: default + clause cloze queries, lr 1e-4, 300 link steps", dict(method="memory", link_cloze=1.0,
+                                                                            lr=1e-4, link_steps=300)),
     ("memory: default + documents as extra queries", dict(method="memory", doc_queries=True)),
     ("memory: default with learned 64-d codes", dict(method="memory", dim=64)),
     ("memory: default, document keys only", dict(method="memory", memory_keys="documents")),
@@ -77,7 +80,7 @@ LEVERS = [
 ]
 ORGANISM_LEVERS = ("flat (in-batch", "hr, adapter (separate", "memory: + clause", "memory: the default's",
                    "memory: + trained",
-                   "memory: default, document")
+                   "memory: default, document", "memory: default + clause cloze queries (")
 NEWSGROUPS_LEVERS = ORGANISM_LEVERS + ("memory: default, clause", "memory: default with learned 256", "flat + base score",
                                       "heal, adapter", "hce, adapter")
 

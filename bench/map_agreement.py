@@ -50,8 +50,10 @@ def main() -> None:
     print(f"{corpus.name}: {resolved.method} / {resolved.encoder}, run in {seconds:.0f} s; kNN agreement (10 neighbours)\n")
     print("| level | documents before | documents after | change (pts) | queries before | queries after | change (pts) |")
     print("|---|---|---|---|---|---|---|")
-    for level in range(1, labels.shape[1]):
+    for level in range(labels.shape[1]):
         doc_labels, query_labels = labels[docs, level], labels[corpus.query_nodes[queries], level]
+        if len(set(doc_labels[doc_labels >= 0].tolist())) < 2:
+            continue  # a single root (or nothing labelled) says nothing
         cells = []
         for before, after, lab in ((base.docs[docs], docs_after[docs], doc_labels),
                                    (base.queries[queries], queries_after[queries], query_labels)):

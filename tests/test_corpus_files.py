@@ -138,6 +138,7 @@ def test_bad_files_give_one_line_errors_and_change_nothing(tmp_path, name, conte
     ("wordnet:mammal.n.1", ["did you mean wordnet:mammal.n.01"]),
     ("synthetic:4by5", ["synthetic:HxW"]),
     ("sinthetic:4x5", ["unknown built-in corpus kind 'sinthetic'"]),
+    ("icd10cm:full", ["no such ICD-10-CM built-in", "icd10cm:demo"]),
     ("/no/such/file.csv", ["no such file or folder"]),
 ])
 def test_bad_builtin_names(spec, words):
@@ -233,3 +234,25 @@ def test_an_obo_ontology_loads_as_a_dag_queried_by_synonyms_its_documents_lack(t
     (tmp_path / "empty.obo").write_text("format-version: 1.2\n")
     with pytest.raises(InputError, match="holds no \\[Term\\]"):
         load_corpus(str(tmp_path / "empty.obo"))
+
+
+def test_icd10cm_demo_is_a_three_level_tree_of_code_descriptions():
+    """The document-side demo: every row a diagnosis code under chapter / block / category, the code's prefix agreeing
+    with its category, several codes per category (so the finest level can regroup), and the public-domain notice
+    shipped beside it."""
+    from core.data.builtins import ICD10CM_FILE, load_corpus
+
+    corpus = load_corpus("icd10cm:demo")
+    assert corpus.name == "icd10cm:demo" and corpus.hierarchy.is_tree
+    rows = np.flatnonzero(corpus.is_row)
+    assert len(rows) == 2092 and (corpus.queries is None or not any(corpus.queries))
+    labels = corpus.hierarchy.level_labels()
+    assert labels.shape[1] == 4  # chapter, block, category, the code itself
+    chapters, categories = labels[rows, 0], labels[rows, 2]
+    assert len(np.unique(chapters)) == 21 and len(np.unique(categories)) == 300
+    assert np.bincount(np.unique(categories, return_inverse=True)[1]).min() >= 3
+    for i in rows[::97]:
+        category_path = corpus.ids[categories[np.flatnonzero(rows == i)[0]]]  # e.g. chapter 1/A00-A09/A03
+        assert corpus.ids[i].split(".")[0] == category_path.rsplit("/", 1)[-1] and corpus.texts[i].strip()
+    notice = " ".join(ICD10CM_FILE.with_name("ICD10CM_NOTICE.txt").read_text().split())
+    assert "public domain" in notice and "simple-icd-10-cm" in notice

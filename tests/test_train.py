@@ -481,3 +481,41 @@ def test_a_corpus_with_no_hierarchy_is_refused_before_training():
     flat = corpus_from_frame(pd.DataFrame({"id": ["a", "b"], "text": ["one", "two"]}), "flat.csv")
     with pytest.raises(InputError, match="has no hierarchy.*python -m core hierarchy"):
         plan_run(flat, AlignConfig(encoder="lookup", dim=2, steps=1))
+
+
+def test_cloze_queries_link_through_their_nodes_other_keys_only(tmp_path):
+    """link_cloze: a clause key used as a query never sees its own key nor its node's whole document (both contain
+    it verbatim, so its loss would be ~0 and teach nothing); blind to them, the loss is clearly positive; a run with
+    it trains and records the setting."""
+    import torch
+
+    from core.align.losses import link_loss
+    from core.align.plan import plan_run
+    from core.align.train import Trainer
+
+    corpus = load_corpus("wordnet-synonyms:fox.n.01")  # 12 nodes, documents 'name: definition'
+    base = embed_corpus(corpus, None, embedding_cache(tmp_path), clauses=True)
+    config = AlignConfig(method="memory", memory_keys="clauses", link_steps=4, link_cloze=1.0, batch_size=8,
+                         base_weight=0.0, heldout_fraction=0.34)
+    trainer = Trainer(plan_run(corpus, config, base))
+    enc, objective = trainer.encoder, trainer.objective
+    n = corpus.n
+    assert len(enc.owner) > n
+    seen = []
+    original = enc.link_logits
+    enc.link_logits = lambda x: seen.append(original(x)) or seen[-1]
+    objective.rng = np.random.default_rng(0)
+    with torch.no_grad():
+        blind = float(objective._cloze_loss(16))
+    enc.link_logits = original
+    keys = torch.as_tensor(np.random.default_rng(0).integers(n, len(enc.owner), 16))
+    rows = torch.arange(16)
+    assert torch.isinf(seen[-1][rows, keys]).all() and torch.isinf(seen[-1][rows, enc.owner[keys]]).all()
+    with torch.no_grad():  # the same clauses allowed to find themselves
+        probs, linked = enc.link(enc.keys[keys])
+        targets = objective.ancestors[enc.owner[keys]]
+        member = objective.is_ancestor(linked[:, :, None], targets.clamp(min=0)[:, None, :])
+        sighted = float(link_loss(probs, member, targets >= 0))
+    assert blind > 5 * sighted
+    result = trainer.run()
+    assert result.config.link_cloze == 1.0 and np.isfinite(result.history[-1]["score"])

@@ -60,6 +60,7 @@ class AlignConfig:
     memory_keys: str = "auto"  # memory: what queries link to: documents | clauses (and documents) | auto (the better link on validation)
     link_temperature: float = 0.02  # memory: softmax temperature of a query's attention over the node keys
     link_steps: int = 100  # memory: steps of the second phase, which trains the query head (0 = keep the zero-shot link)
+    link_cloze: float = 0.0  # memory: clause keys as extra link-training queries, this many per training query (own keys hidden)
     memory_negatives: int = 4096  # memory: non-ancestor documents sampled per step for the code loss
     eval_every: int | None = None  # steps between validation evaluations and checkpoint choices (None: about 20 per run)
     eval_queries: int = 1000  # most validation queries evaluated
@@ -198,6 +199,7 @@ _CONSTRAINTS = {
     "far_lr_factor": _POSITIVE,
     "far_temperature": _POSITIVE,
     "link_temperature": _POSITIVE,
+    "link_cloze": (_non_negative, "a number >= 0", "give 0 for none, or e.g. 1 (one clause query per training query)"),
     "base_weight": (_non_negative, "a number >= 0", "give 0 for none, or a positive weight"),
     "length_weight": (_non_negative, "a number >= 0", "give 0 for none, or a positive weight, e.g. 1"),
     "self_pair_weight": (_fraction, "a number in [0, 1)", "give a share between 0 and 1"),

@@ -1,6 +1,7 @@
 """Built-in corpora, addressed by name: `wordnet:<synset>` (the subtree under a WordNet noun synset),
-`wordnet-synonyms:<synset>` (the same subtree queried by synonyms its documents do not contain) and `synthetic:HxW` (a
-perfect tree of height H and width W). `load_corpus` accepts these or a path."""
+`wordnet-synonyms:<synset>` (the same subtree queried by synonyms its documents do not contain), `icd10cm:demo` (2,092
+ICD-10-CM diagnosis codes under chapter / block / category: the document-side demo) and `synthetic:HxW` (a perfect
+tree of height H and width W). `load_corpus` accepts these or a path."""
 
 from __future__ import annotations
 
@@ -20,14 +21,16 @@ from core.errors import InputError
 
 WORDNET_FILE = Path(__file__).with_name("wordnet_nouns.tsv.gz")
 WORDNET_ROOT = "entity.n.01"
+ICD10CM_FILE = Path(__file__).with_name("icd10cm_demo.csv.gz")  # scripts/build_icd10cm_demo.py; public domain
+DOCUMENT_DEMO = "icd10cm:demo"  # the demo where documents regroup (HEAL)
 DEMO = "wordnet:mammal.n.01"  # what the app opens on
 TINY_DEMO = "synthetic:3x3"  # small enough for tests of the app
 MAX_SYNTHETIC_NODES = 2_000_000
 MAX_SYNTHETIC_PAIRS = 25_000_000  # (node, ancestor) pairs: a chain of 7,070 nodes
 MAX_NAME_DIGITS = 12  # longer numbers are refused as too large before int() (which refuses over 4,300 digits)
-BUILTIN_KINDS = ("wordnet", "wordnet-synonyms", "synthetic")
-BUILTIN_EXAMPLES = ["wordnet:mammal.n.01", "wordnet-synonyms:mammal.n.01", "wordnet:dog.n.01", "wordnet:entity.n.01",
-                    "synthetic:4x5", "synthetic:3x3"]
+BUILTIN_KINDS = ("wordnet", "wordnet-synonyms", "icd10cm", "synthetic")
+BUILTIN_EXAMPLES = ["wordnet:mammal.n.01", "icd10cm:demo", "wordnet-synonyms:mammal.n.01", "wordnet:dog.n.01",
+                    "wordnet:entity.n.01", "synthetic:4x5", "synthetic:3x3"]
 
 
 @lru_cache(maxsize=1)
@@ -35,6 +38,13 @@ def wordnet_nouns() -> Corpus:
     """All 82,115 WordNet 3.0 noun synsets (the shipped derived file; see core/data/WORDNET_LICENSE.txt)."""
     corpus = load_corpus_file(WORDNET_FILE)
     return Corpus(f"wordnet:{WORDNET_ROOT}", corpus.hierarchy, corpus.texts, corpus.queries, corpus.is_row, "parents")
+
+
+@lru_cache(maxsize=1)
+def icd10cm_demo() -> Corpus:
+    """2,092 ICD-10-CM codes (300 categories, 21 chapters): descriptions under chapter / block / category."""
+    corpus = load_corpus_file(ICD10CM_FILE)
+    return Corpus(DOCUMENT_DEMO, corpus.hierarchy, corpus.texts, corpus.queries, corpus.is_row, corpus.layout)
 
 
 def wordnet(synset: str, kind: str = "wordnet") -> Corpus:
@@ -125,7 +135,7 @@ def builtin_name(spec: str) -> str:
     kind, sep, _ = text.partition(":")
     if not sep or kind not in BUILTIN_KINDS:
         raise InputError(repr(_short(text)), "not a built-in corpus name",
-                         "type wordnet:<synset> (e.g. wordnet:dog.n.01), wordnet-synonyms:<synset> or synthetic:HxW "
+                         "type wordnet:<synset> (e.g. wordnet:dog.n.01), wordnet-synonyms:<synset>, icd10cm:demo or synthetic:HxW "
                          "(e.g. synthetic:4x5); "
                          "files go through Upload or Local path")
     return text
@@ -139,6 +149,10 @@ def load_corpus(spec: str | os.PathLike) -> Corpus:
         return wordnet(arg.strip())
     if sep and kind == "wordnet-synonyms":
         return wordnet_synonyms(arg.strip())
+    if sep and kind == "icd10cm":
+        if arg.strip() != "demo":
+            raise InputError(_short(text), "no such ICD-10-CM built-in", f"the shipped sample is {DOCUMENT_DEMO}")
+        return icd10cm_demo()
     if sep and kind == "synthetic":
         shown = _short(text)
         m = re.fullmatch(r"\s*(\d+)\s*x\s*(\d+)\s*", arg)
@@ -157,6 +171,6 @@ def load_corpus(spec: str | os.PathLike) -> Corpus:
         return synthetic(height, width)
     if sep and len(kind) > 1 and not Path(text).exists():
         raise InputError(text, f"unknown built-in corpus kind {kind!r}",
-                          f"use wordnet:<synset>, wordnet-synonyms:<synset> or synthetic:HxW (e.g. {', '.join(BUILTIN_EXAMPLES[:2])}), "
+                          f"use wordnet:<synset>, wordnet-synonyms:<synset>, icd10cm:demo or synthetic:HxW (e.g. {', '.join(BUILTIN_EXAMPLES[:2])}), "
                           "or a file path")
     return load_corpus_file(spec)

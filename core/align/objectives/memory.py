@@ -5,7 +5,11 @@ Two phases train the two halves of the memory:
   are known at training time, only the query texts of held-out nodes are not) must score their ancestors' codes above
   one global threshold and sampled other codes below it (losses.code_loss);
 - "link": then a batch of training queries must put their attention on nodes whose ancestors are the query's
-  ancestors (losses.link_loss), which trains the query head.
+  ancestors (losses.link_loss), which trains the query head. With `link_cloze`, clause keys join as pseudo-queries
+  (an inverse cloze task over every node, held-out ones included: documents are known): a clause must link to its own
+  node through the node's OTHER keys, so its own key and the whole document containing it are hidden from it. That is
+  the skill a new phrasing needs (a name that must find its node's definition), with far more examples than the
+  training queries give.
 The link phase comes second and the best checkpoint is chosen on validation queries across both, so a head that
 overfits the training queries (the zero-shot link is often already good) is simply not kept. Codes start from the
 constructive solution (values = sums of the ancestors' Gaussian codes).
@@ -16,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from core.align.encoders.memory import TRAIN_TOP_KEYS as TOP_KEYS
 from core.align.losses import code_loss, link_loss
 from core.align.objectives.base import Objective, Phase
 
@@ -83,8 +88,29 @@ class MemoryObjective(Objective):
         member = self.is_ancestor(linked[:, :, None], targets.clamp(min=0)[:, None, :])  # (B, k, A)
         return link_loss(probs, member, targets >= 0)
 
+    def _cloze_loss(self, count: int) -> torch.Tensor:
+        """link_loss of `count` sampled clause keys used as queries, each blind to its own key and its node's document."""
+        enc = self.trainer.encoder
+        n = self.corpus.n
+        keys = torch.as_tensor(self.rng.integers(n, len(enc.owner), count), device=self.device)  # clause keys only
+        owners = enc.owner[keys]
+        logits = enc.link_logits(enc.keys[keys])  # (B, K)
+        rows = torch.arange(count, device=self.device)
+        logits[rows, keys] = -torch.inf
+        logits[rows, owners] = -torch.inf  # key i < n is node i's whole document
+        top, linked = logits.topk(min(TOP_KEYS, len(enc.owner) - 2), dim=1)
+        targets = self.ancestors[owners]
+        member = self.is_ancestor(enc.owner[linked][:, :, None], targets.clamp(min=0)[:, None, :])
+        return link_loss(torch.softmax(top, dim=1), member, targets >= 0)
+
     def loss(self, phase):
-        return self._link_loss() if phase.name == "link" else self._codes_loss(phase.temperature)
+        if phase.name != "link":
+            return self._codes_loss(phase.temperature)
+        loss = self._link_loss()
+        count = round(self.config.link_cloze * self.config.batch_size)
+        if count and len(self.trainer.encoder.owner) > self.corpus.n:  # clause keys exist
+            loss = loss + self._cloze_loss(count)
+        return loss
 
     @staticmethod
     def count_items(corpus, config, train_positions, position_nodes):
