@@ -23,8 +23,9 @@ if source == "Built-in":
     typed = right.text_input("Or type a built-in name", key="builtin_typed", placeholder="wordnet:dog.n.01",
                              help="wordnet:<synset> is the WordNet 3.0 noun subtree under that synset (WordNet's "
                              "synset names, e.g. whale.n.02); wordnet-synonyms:<synset> the same subtree queried by "
-                             "synonyms its documents do not contain (new phrasings); synthetic:HxW a perfect tree of "
-                             "height H and width W.")
+                             "synonyms its documents do not contain (new phrasings); icd10cm:demo 2,092 ICD-10-CM "
+                             "diagnosis codes under chapter / block / category (the document-side demo: align it with "
+                             "HEAL); synthetic:HxW a perfect tree of height H and width W.")
     corpus = ui.load_spec(typed.strip() or chosen)
     source = f"builtin:{typed.strip() or chosen}"
 elif source == "Upload a file":

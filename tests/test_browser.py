@@ -188,6 +188,33 @@ def test_demo_journey(page):
     shot(page, "6-retrieve", readme=True)
 
 
+def test_document_demo_journey(page):
+    """The second built-in, where the alignment lives in the documents: ICD-10-CM codes -> Hierarchy -> Align with
+    HEAL (adapter) -> a Map whose documents regroup (the delta read from the page) -> Retrieve."""
+    box = page.get_by_label("Or type a built-in name", exact=True)
+    box.fill("icd10cm:demo")
+    box.press("Enter")
+    expect(page.get_by_role("heading", name="icd10cm:demo")).to_be_visible(timeout=60_000)
+    idle(page)
+    go(page, "Hierarchy")
+    expect(page.get_by_text("Path: ").first).to_be_visible(timeout=60_000)
+    go(page, "Align")
+    page.locator("[data-testid=stSelectbox]").filter(has_text="Method").first.click()
+    page.get_by_role("option", name="heal", exact=True).click()
+    idle(page)
+    expect(page.get_by_text("Supervised contrastive loss at every level").first).to_be_visible()
+    page.get_by_role("button", name="Start").click()
+    expect(page.get_by_text("Result on held-out queries")).to_be_visible(timeout=600_000)
+    idle(page)
+    shot(page, "document-demo-align")
+    change = open_map(page)
+    assert change["Documents"] >= 8.0, change  # HEAL moves the documents themselves
+    expect(page.get_by_text("After:").first).to_contain_text("documents")
+    shot(page, "document-demo-map")
+    go(page, "Retrieve")
+    expect(page.get_by_text("Query node").first).to_be_visible(timeout=120_000)
+
+
 TOPICS = {
     "science/space": ["rockets launch satellites into orbit", "astronauts live on the space station",
                       "a telescope photographs distant galaxies", "the moon landing used a lunar module",
