@@ -19,8 +19,11 @@ Every row is scored on the NEW documents only, which no run trains on: per gold 
 nearest new documents sharing its label, and kNN macro-F1 (core/evaluation/evaluate.py level_metrics), with the
 aligned vectors computed from their base embeddings exactly as the exported model computes them. Rows: zero-shot
 MiniLM; flat (SupCon on the finest gold label only: HEAL's loss with one level); HEAL with the paper's (coarse first)
-and uniform level weights, all as adapters on all-MiniLM-L6-v2 with the same steps and base weight. The checkpoint is
-chosen on a validation 10% of the training documents.
+and uniform level weights, all as adapters on all-MiniLM-L6-v2 with the same steps and base weight; and HEAL (paper
+weights) on a tree DISCOVERED from the training documents alone (`--levels` with the gold top two levels' label counts,
+no gold labels). The checkpoint is chosen on a validation 10% of the training documents. A second table compares the
+discovered tree's two cuts with flat spherical k-means and Ward at the same counts (NMI against the gold levels, on the
+training documents).
 """
 
 from __future__ import annotations
@@ -34,9 +37,13 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import normalized_mutual_info_score as nmi
 
 from core.align.train import AlignConfig, align
 from core.data.corpus import corpus_from_frame
+from core.discovery.discover import discover
+from core.discovery.kmeans_tree import spherical_kmeans
+from core.discovery.level_tree import build_level_tree
 from core.embedding.model import embedding_cache
 from core.embedding.vectors import embed_corpus
 from core.evaluation.evaluate import EvalConfig, level_metrics
@@ -153,6 +160,14 @@ def main() -> None:
     row("zero-shot MiniLM", new_base, None)
     runs = [("flat: SupCon on the finest label only", corpus_from_frame(finest_only(train_frame), "flat"), {})]
     runs += [(f"HEAL, {w} level weights", train, {"heal_weights": w}) for w in args.weights.split(",")]
+    train_rows = np.flatnonzero(train.is_row)
+    train_base = cache.encode([train.texts[i] for i in train_rows])
+    gold = train.hierarchy.spanning_tree().level_labels()[train_rows]
+    gold[gold == train_rows[:, None]] = -1  # a document is not its own label (level_metrics skips it too)
+    counts = tuple(len(np.unique(gold[:, lvl][gold[:, lvl] >= 0])) for lvl in range(min(2, gold.shape[1] - 1)))
+    found, _ = discover(train, "kmeans", vectors=train_base, levels=counts)
+    runs.append((f"HEAL, paper weights, on the discovered --levels {','.join(map(str, counts))} tree", found,
+                 {"heal_weights": "paper"}))
     for name, corpus, options in runs:
         base = embed_corpus(corpus, None, cache)
         t = time.perf_counter()
@@ -163,7 +178,24 @@ def main() -> None:
         row(name, result.encoder.transform(new_base, side="document"), time.perf_counter() - t,
             f" best step {result.best_step}")
     print("\nP@10 / F1 = precision@10 / kNN macro-F1 of each new document's 10 nearest new documents, per gold level "
-          "(level 0 = the coarsest).")
+          "(level 0 = the coarsest).\n")
+    from scipy.cluster.hierarchy import fcluster, linkage
+
+    print("| clustering of the training documents | " + " | ".join(f"NMI with gold level {lvl} ({k} labels)"
+                                                              for lvl, k in enumerate(counts)) + " |")
+    print("|---|" + "---|" * len(counts))
+
+    def agree(name: str, cuts: list[np.ndarray]) -> None:
+        cells = []
+        for lvl, cut in enumerate(cuts):
+            labelled = gold[:, lvl] >= 0
+            cells.append(f"{nmi(gold[labelled, lvl], cut[labelled]):.3f}")
+        print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+    agree(f"ours: --levels {','.join(map(str, counts))}", list(build_level_tree(train_base, counts, 0))[:len(counts)])
+    agree("flat spherical k-means (k = gold counts)", [spherical_kmeans(train_base, k, 0)[0] for k in counts])
+    ward = linkage(train_base, method="ward")
+    agree("Ward agglomeration (cut at gold counts)", [fcluster(ward, k, "maxclust") for k in counts])
 
 
 if __name__ == "__main__":
