@@ -141,23 +141,23 @@ def main() -> None:
           f"Adapters, {args.steps} steps, base weight {args.base_weight}.\n")
     config = EvalConfig()
 
-    def row(name: str, docs: np.ndarray, seconds: float | None, note: str = "") -> dict:
+    def scores(docs: np.ndarray) -> dict:
         vectors = np.zeros((new.n, docs.shape[1]), dtype=np.float32)
         vectors[new_rows] = docs
-        scores = level_metrics(new, vectors, new_rows, config)
-        cells = [f"{scores[str(lvl)]['precision@10']:.3f} / {scores[str(lvl)]['knn_macro_f1']:.3f}"
-                 if str(lvl) in scores else "-" for lvl in range(levels - 1)]
+        return level_metrics(new, vectors, new_rows, config)
+
+    def row(name: str, levels_scored: dict, seconds: float | None, note: str = "") -> None:
+        cells = [f"{levels_scored[str(lvl)]['precision@10']:.3f} / {levels_scored[str(lvl)]['knn_macro_f1']:.3f}"
+                 if str(lvl) in levels_scored else "-" for lvl in range(levels - 1)]
         print(f"| {name} | " + " | ".join(cells) + f" | {'' if seconds is None else f'{seconds:.0f}'} |{note}",
               flush=True)
-        return scores
 
-    vectors = np.zeros((new.n, new_base.shape[1]), dtype=np.float32)
-    vectors[new_rows] = new_base
-    labels = {lvl: s["labels"] for lvl, s in level_metrics(new, vectors, new_rows, config).items()}
-    print("| model (new documents) | " + " | ".join(f"level {lvl} ({labels.get(str(lvl), 0)} labels) P@10 / F1"
-                                                  for lvl in range(levels - 1)) + " | train s |")
+    zero_shot = scores(new_base)
+    print("| model (new documents) | " + " | ".join(
+        f"level {lvl} ({zero_shot[str(lvl)]['labels'] if str(lvl) in zero_shot else 0} labels) P@10 / F1"
+        for lvl in range(levels - 1)) + " | train s |")
     print("|---|" + "---|" * levels)
-    row("zero-shot MiniLM", new_base, None)
+    row("zero-shot MiniLM", zero_shot, None)
     runs = [("flat: SupCon on the finest label only", corpus_from_frame(finest_only(train_frame), "flat"), {})]
     runs += [(f"HEAL, {w} level weights", train, {"heal_weights": w}) for w in args.weights.split(",")]
     train_rows = np.flatnonzero(train.is_row)
@@ -175,8 +175,8 @@ def main() -> None:
             warnings.simplefilter("ignore")
             result = align(corpus, AlignConfig(method="heal", encoder="adapter", steps=args.steps,
                                                base_weight=args.base_weight, heldout_fraction=0.0, **options), base)
-        row(name, result.encoder.transform(new_base, side="document"), time.perf_counter() - t,
-            f" best step {result.best_step}")
+        seconds = time.perf_counter() - t
+        row(name, scores(result.encoder.transform(new_base, side="document")), seconds, f" best step {result.best_step}")
     print("\nP@10 / F1 = precision@10 / kNN macro-F1 of each new document's 10 nearest new documents, per gold level "
           "(level 0 = the coarsest).\n")
     from scipy.cluster.hierarchy import fcluster, linkage

@@ -49,8 +49,8 @@ for col, side in zip(st.columns(len(points)), points):
     col.metric(f"{side.capitalize()}: kNN agreement at level {level}",
                "n/a" if change[side] is None else f"{a[0]:.1%} → {a[1]:.1%}",
                None if change[side] is None else f"{change[side] * 100:+.1f} pts", border=True, help=KNN_HELP)
-# the side where the alignment lives; on a tie (a corpus without queries of its own queries by its documents), the
-# documents: they are what the index holds
+# the side where the alignment lives; ties go to the documents, what the index holds (a corpus with no query column
+# uses its documents as queries, so both sides change alike)
 moved = max(reversed(list(points)), key=lambda s: abs(change[s] or 0.0))
 side = st.segmented_control("Side", list(points), default=moved, key="map_side", format_func=str.capitalize,
                             help="Which vectors to map: the queries (what a user types) or the documents (what the "

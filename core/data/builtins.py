@@ -21,7 +21,7 @@ from core.errors import InputError
 
 WORDNET_FILE = Path(__file__).with_name("wordnet_nouns.tsv.gz")
 WORDNET_ROOT = "entity.n.01"
-ICD10CM_FILE = Path(__file__).with_name("icd10cm_demo.csv.gz")  # scripts/build_icd10cm_demo.py; public domain
+ICD10CM_FILE = Path(__file__).with_name("icd10cm_demo.csv.gz")  # bench/icd10cm_demo.py; public domain
 DOCUMENT_DEMO = "icd10cm:demo"  # the demo where documents regroup (HEAL)
 DEMO = "wordnet:mammal.n.01"  # what the app opens on
 TINY_DEMO = "synthetic:3x3"  # small enough for tests of the app

@@ -87,9 +87,14 @@ class MemoryEncoder(nn.Module):
         unit vectors; its output is not renormalised, so training may sharpen or soften a query's attention."""
         return self.query_head(x) @ self.keys.T / self.link_temperature
 
-    def link(self, x: torch.Tensor, top: int = TRAIN_TOP_KEYS) -> tuple[torch.Tensor, torch.Tensor]:
-        """(probs (B, top), nodes (B, top)): attention over the best `top` keys, renormalised, and their nodes."""
-        logits, keys = self.link_logits(x).topk(min(top, len(self.owner)), dim=1)
+    def link(self, x: torch.Tensor, top: int = TRAIN_TOP_KEYS,
+             hidden: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """(probs (B, top), nodes (B, top)): attention over the best `top` keys, renormalised, and their nodes.
+        `hidden` (B, H) key indices a row may not attend to (they take no mass)."""
+        logits = self.link_logits(x)
+        if hidden is not None:
+            logits[torch.arange(len(x), device=logits.device)[:, None], hidden] = -torch.inf
+        logits, keys = logits.topk(min(top, len(self.owner)), dim=1)
         return torch.softmax(logits, dim=1), self.owner[keys]
 
     def read_out(self, x: torch.Tensor) -> torch.Tensor:

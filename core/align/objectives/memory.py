@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from core.align.encoders.memory import TRAIN_TOP_KEYS as TOP_KEYS
 from core.align.losses import code_loss, link_loss
 from core.align.objectives.base import Objective, Phase
 
@@ -80,28 +79,26 @@ class MemoryObjective(Objective):
         negative_mask = ~self.is_ancestor(nodes[:, None], sample[None, :])
         return code_loss(positive, ancestors >= 0, negative, negative_mask, CODE_THRESHOLD, temperature)
 
+    def _posterior_loss(self, probs: torch.Tensor, linked: torch.Tensor, nodes: torch.Tensor) -> torch.Tensor:
+        """link_loss of attention `probs` on `linked` nodes (B, k) for queries of `nodes` (B,)."""
+        targets = self.ancestors[nodes]  # (B, A)
+        member = self.is_ancestor(linked[:, :, None], targets.clamp(min=0)[:, None, :])  # (B, k, A)
+        return link_loss(probs, member, targets >= 0)
+
     def _link_loss(self) -> torch.Tensor:
         t, c = self.trainer, self.config
         positions = torch.as_tensor(self.rng.choice(t.train_positions, c.batch_size), device=self.device)
         probs, linked = t.encoder.link(t.encoder.base_q[positions])  # (B, k)
-        targets = self.ancestors[torch.as_tensor(t.position_nodes, device=self.device)[positions]]  # (B, A)
-        member = self.is_ancestor(linked[:, :, None], targets.clamp(min=0)[:, None, :])  # (B, k, A)
-        return link_loss(probs, member, targets >= 0)
+        return self._posterior_loss(probs, linked, torch.as_tensor(t.position_nodes, device=self.device)[positions])
 
     def _cloze_loss(self, count: int) -> torch.Tensor:
-        """link_loss of `count` sampled clause keys used as queries, each blind to its own key and its node's document."""
+        """link_loss of `count` sampled clause keys used as queries, each blind to its own key and its node's document
+        (key i < n is node i's whole document)."""
         enc = self.trainer.encoder
-        n = self.corpus.n
-        keys = torch.as_tensor(self.rng.integers(n, len(enc.owner), count), device=self.device)  # clause keys only
+        keys = torch.as_tensor(self.rng.integers(self.corpus.n, len(enc.owner), count), device=self.device)
         owners = enc.owner[keys]
-        logits = enc.link_logits(enc.keys[keys])  # (B, K)
-        rows = torch.arange(count, device=self.device)
-        logits[rows, keys] = -torch.inf
-        logits[rows, owners] = -torch.inf  # key i < n is node i's whole document
-        top, linked = logits.topk(min(TOP_KEYS, len(enc.owner) - 2), dim=1)
-        targets = self.ancestors[owners]
-        member = self.is_ancestor(enc.owner[linked][:, :, None], targets.clamp(min=0)[:, None, :])
-        return link_loss(torch.softmax(top, dim=1), member, targets >= 0)
+        probs, linked = enc.link(enc.keys[keys], hidden=torch.stack([keys, owners], dim=1))
+        return self._posterior_loss(probs, linked, owners)
 
     def loss(self, phase):
         if phase.name != "link":

