@@ -12,6 +12,7 @@ navigation = st.navigation([
     st.Page("pages/corpus.py", title="Corpus", icon=":material/menu_book:", default=True),
     st.Page("pages/hierarchy.py", title="Hierarchy", icon=":material/account_tree:"),
     st.Page("pages/align.py", title="Align", icon=":material/model_training:"),
+    st.Page("pages/tune.py", title="Tune", icon=":material/tune:"),
     st.Page("pages/map.py", title="Map", icon=":material/scatter_plot:"),
     st.Page("pages/retrieve.py", title="Retrieve", icon=":material/search:"),
     st.Page("pages/runs.py", title="Runs", icon=":material/monitoring:"),

@@ -23,7 +23,7 @@ from core.errors import InputError
 from core.runs.folder import FINISHED, BrokenRun, RunFolder, corpus_hash
 from core.runs.folder import list_runs as core_list_runs
 from core.studio.background import Task, run_task
-from core.studio.jobs import TrainingJob, new_run_dir
+from core.studio.jobs import TrainingJob, TuningJob, new_run_dir
 
 ACTIVE = "active_corpus"  # session key: the Corpus the pages work on
 SOURCE = "active_source"  # session key: what the Corpus page picked to get it ("builtin:...", "upload:...", "path:...")
@@ -399,3 +399,55 @@ def embeddings_zip(name: str, run: RunFolder) -> bytes:
     """The run's vectors, ids and index as zip bytes, made once per run (a few MB): ready on the first click."""
     stamp = max((p.stat().st_mtime for p in run.path.iterdir()), default=0.0)
     return _embeddings_zip(name, stamp, run)
+
+
+# --- tuning studies (core/tuning/) ------------------------------------------------------------------------------------
+
+TUNING = "tuning_job"
+
+
+@st.cache_resource
+def _tunings() -> dict[str, TuningJob]:
+    """Every study this server process is running or ran, by study name."""
+    return {}
+
+
+def start_tuning(corpus: Corpus, method: str, encoder: str | None, settings) -> TuningJob:
+    job = TuningJob(corpus, method, encoder, settings, workspace=workspace_dir()).start()
+    _tunings()[settings.study] = job
+    st.session_state[TUNING] = settings.study
+    return job
+
+
+def current_tuning() -> TuningJob | None:
+    name = st.session_state.get(TUNING)
+    return _tunings().get(name) if name else None
+
+
+def studies_url() -> str:
+    from core.tuning import default_storage_url
+
+    return default_storage_url(workspace_dir())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _storage(url: str):
+    from core.tuning import open_storage
+
+    return open_storage(url)
+
+
+def study_names(url: str) -> list[str]:
+    import optuna
+
+    return [s.study_name for s in optuna.get_all_study_summaries(_storage(url), include_best_trial=False)]
+
+
+def load_study(url: str, name: str):
+    """The study as the storage holds it now (None when it does not exist yet)."""
+    import optuna
+
+    try:
+        return optuna.load_study(study_name=name, storage=_storage(url))
+    except KeyError:
+        return None

@@ -1,4 +1,4 @@
-"""`python -m core`: the engine from the command line (info, evaluate, export, align, hierarchy, bench).
+"""`python -m core`: the engine from the command line (info, evaluate, export, align, tune, hierarchy, bench).
 
 Bad input ends with one line on stderr starting with `error:` and exit code 2, never a traceback.
 """
@@ -252,7 +252,15 @@ def cmd_align(args) -> int:
         result = run_alignment(corpus, config, args.out, base, callback=on_event, stop=stop, overwrite=True,
                                phrasings=phrasings, phrasing_vectors=phrasing_vectors)
         bar.close()
-    metrics = json.loads((Path(args.out) / "metrics.json").read_text())
+    print_run(corpus, config, result, args.out)
+    return 0
+
+
+def print_run(corpus, config, result, out) -> None:
+    """The finished run's held-out table next to zero-shot and every reference, its verdicts, and where it went."""
+    from core.align.encoders import ENCODER_KINDS
+
+    metrics = json.loads((Path(out) / "metrics.json").read_text())
     split = result.split
     print(f"{corpus.name}: {config.method}, {config.encoder}, {config.recipe}; {split['train']:,} training queries, "
           f"{split['validation']:,} validation, {split['heldout']:,} held out"
@@ -270,7 +278,78 @@ def cmd_align(args) -> int:
     if "new_phrasings" in metrics:
         print_phrasings(metrics["new_phrasings"])
     print(f"{result.seconds:.1f} s, best checkpoint at step {result.best_step}" + (", stopped early" if result.stopped else ""))
-    print(f"wrote {args.out}")
+    print(f"wrote {out}")
+
+
+def cmd_tune(args) -> int:
+    """Search a method's options with an Optuna study, print its trials and the best options; with --out, train the
+    best into a run folder whose held-out queries are scored then, once."""
+    import threading
+    from dataclasses import fields
+
+    from core.align.config import AlignConfig
+    from core.align.encoders import ENCODER_KINDS
+    from core.runs.folder import prepare_out
+    from core.tuning.study import TuneSettings, base_config, fit_to_corpus, searched_dimensions, trials_frame, tune
+
+    if args.method is None:
+        raise InputError("tune", "needs the method to tune", "add --method memory, hr, flat, heal or hce")
+    skip = {"method", "encoder"}
+    fixed = {f.name: getattr(args, f.name) for f in fields(AlignConfig)
+             if f.name not in skip and getattr(args, f.name, None) is not None}
+    settings = TuneSettings(trials=args.trials, timeout=args.timeout, storage=args.storage, study=args.study,
+                            seed=args.seed or 0, pruner=args.pruner, workspace=args.workspace).validate()
+    config = base_config(args.method, args.encoder, fixed)  # every option checked, nothing loaded or written yet
+    searched_dimensions(config, fixed)
+    if args.out:
+        prepare_out(args.out, args.overwrite, create=False)
+    corpus = load_corpus(args.corpus)
+    from core.align.plan import require_hierarchy
+
+    require_hierarchy(corpus)
+    fit_to_corpus(searched_dimensions(config, fixed), corpus)
+    from core.tuning.storage import open_storage
+
+    open_storage(settings.storage, settings.workspace)  # an unreachable storage fails here, before any encoding
+    base = None
+    if ENCODER_KINDS[config.encoder].reads_text:
+        from core.embedding.model import embedding_cache
+        from core.embedding.vectors import embed_corpus
+
+        base = embed_corpus(corpus, config.model, embedding_cache(args.workspace), device=config.device,
+                            clauses=config.uses_clauses, progress=ProgressBars(not args.quiet))
+
+    def on_event(event: dict) -> None:
+        if event["type"] == "trial" and not args.quiet:
+            value = "" if event["value"] is None else f" {event['value']:.4f}"
+            best = "" if event["best_value"] is None else f"; best {event['best_value']:.4f} (#{event['best_number']})"
+            note = f" [{event['note']}]" if event.get("note") else ""
+            print(f"trial {event['number']}: {event['state'].lower()}{value}{note}; {event['finished']} finished{best}; "
+                  f"{event['seconds']:.0f} s", file=sys.stderr)
+
+    stop = threading.Event()
+    with StopOnInterrupt(stop):
+        result = tune(corpus, args.method, settings, encoder=args.encoder, fixed=fixed, base=base,
+                      callback=on_event, stop=stop)
+    frame = trials_frame(result.study)
+    print(f"study {result.study.study_name!r}: {result.finished} finished trials of {settings.trials} asked, "
+          f"{result.seconds:.0f} s in this call" + (" (stopped before the end)" if result.stopped else ""))
+    if len(frame):
+        with __import__("pandas").option_context("display.width", 200, "display.max_columns", 40):
+            print(frame.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if result.best_config is None:
+        print("no trial completed yet: nothing to report", file=sys.stderr)
+        return 1
+    best = max((t for t in result.study.trials if t.value is not None and t.state.name == "COMPLETE"),
+               key=lambda t: (t.value, -t.number))
+    print(f"best: trial {best.number}, validation score {best.value:.4f} ({config.method}'s checkpoint score)")
+    for name, value in best.params.items():
+        print(f"  --{name.replace('_', '-')} {value}")
+    if args.out:
+        from core.runs.alignment import run_alignment
+
+        run = run_alignment(corpus, result.best_config, args.out, base, overwrite=args.overwrite)
+        print_run(corpus, run.config, run, args.out)
     return 0
 
 
@@ -406,6 +485,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     add_config_options(p)
     p.set_defaults(func=cmd_align)
+
+    p = sub.add_parser("tune", help="search a method's options with an Optuna study, scored on validation queries only")
+    p.add_argument("corpus", help=corpus_help)
+    p.add_argument("--trials", type=int, required=True, help="finished trials (complete or pruned) the study should "
+                   "hold; a rerun resumes it, a second worker shares it")
+    p.add_argument("--timeout", type=float, default=None, help="most seconds of searching in this call")
+    p.add_argument("--storage", default=None, help="SQLAlchemy URL of the study storage (default "
+                   "sqlite:///<workspace>/studies.db; postgresql://... for workers on several machines)")
+    p.add_argument("--study", default=None, help="study name (default '<corpus> <method>/<encoder>')")
+    p.add_argument("--pruner", choices=("median", "halving", "none"), default="median",
+                   help="stops trials whose validation score trails: median (default), successive halving, or none")
+    p.add_argument("--out", default=None, help="train the best configuration into this run folder, scored on held-out "
+                   "queries once, at the end")
+    p.add_argument("--overwrite", action="store_true", help="replace the run already in --out")
+    p.add_argument("--workspace", help="where caches and the default study storage live (default ./workspace)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    add_config_options(p)  # an option given is fixed for every trial, and left out of the search
+    p.set_defaults(func=cmd_tune)
 
     p = sub.add_parser("hierarchy", help="discover a hierarchy (HNMFk or k-means tree) and write the corpus with it")
     p.add_argument("corpus", help=corpus_help)

@@ -424,3 +424,48 @@ def test_new_phrasings_uploaded_on_the_corpus_page_are_scored_by_the_next_run(ap
     table = app.dataframe[-1].value
     assert list(table[""])[:2] == [table[""][0], "zero-shot MiniLM"] and table[""][0].startswith("this run")
     assert {"D0", "D1", "D2", "overall", "MRR@10"} <= set(table.columns)
+
+
+def test_tune_runs_a_study_live_then_trains_the_best_into_a_run(app, workspace):
+    app.selectbox(key="builtin_spec").set_value("synthetic:3x3").run()
+    app.switch_page("pages/tune.py").run()
+    assert not app.exception and app.title[0].value == "Tune"
+    app.selectbox(key="tune_method").set_value("hr").run()
+    app.selectbox(key="tune_encoder").set_value("lookup").run()
+    app.number_input(key="tune_trials").set_value(5).run()
+    assert app.text_input(key="tune_study").proto.placeholder == "synthetic:3x3 hr/lookup"  # the name when left empty
+    assert "studies.db" in " ".join(c.value for c in app.caption)
+    app.button(key="tune_start").click().run()
+    assert not app.exception and app.button(key="tune_start").disabled
+    deadline = time.time() + 120
+    while "complete**" not in " ".join(m.value for m in app.markdown) and time.time() < deadline:
+        time.sleep(0.5)
+        app.run()
+        assert not app.exception
+    assert "Study `synthetic:3x3 hr/lookup`: **complete**" in [m.value for m in app.markdown]
+    assert metric(app, "Finished trials") == "5"
+    table = app.dataframe[0].value
+    assert list(table["trial"]) == [0, 1, 2, 3, 4] and table["note"].iloc[0] == "defaults"
+    assert set(table["state"]) <= {"complete", "pruned"}
+    best = table["validation"].where(table["state"] == "complete").max()
+    assert metric(app, "Best validation score") == f"{best:.3f}"
+    assert [t.label for t in app.tabs] == ["Optimisation history", "Parameter importances", "Parallel coordinates",
+                                          "Slice"]
+    assert len(app.get("plotly_chart")) >= 4  # the best-so-far line and Optuna's figures
+    app.button(key="tune_train_best").click().run()
+    assert not app.exception
+    assert any("started with the best settings" in s.value for s in app.success)
+    app.switch_page("pages/runs.py").run()
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        table = app.dataframe[0].value
+        if table.iloc[0]["state"] == "complete":
+            break
+        time.sleep(0.5)
+        app.run()
+    assert len(table) == 1 and table.iloc[0]["state"] == "complete" and table.iloc[0]["method"] == "hr"
+    config = json.loads(next((workspace / "runs").iterdir()).joinpath("config.json").read_text())
+    chosen = {t.params["lr"] for t in __import__("optuna").load_study(
+        study_name="synthetic:3x3 hr/lookup", storage=f"sqlite:///{workspace.resolve() / 'studies.db'}").trials
+        if t.value == best}
+    assert config["align"]["lr"] in chosen  # the run trained the best trial's settings

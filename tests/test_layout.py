@@ -72,7 +72,7 @@ SUBPACKAGES = sorted({subpackage(m) for m in MODULES if m.count(".") >= 1 and (C
 
 def test_the_engine_is_cut_into_subpackages_by_concern():
     assert SUBPACKAGES == ["core.align", "core.data", "core.discovery", "core.embedding", "core.evaluation",
-                           "core.runs", "core.studio"]
+                           "core.runs", "core.studio", "core.tuning"]
     loose = sorted(m for m in MODULES if m.count(".") == 1 and subpackage(m) not in SUBPACKAGES)
     assert loose == ["core.__main__", "core.atomic", "core.bench", "core.cli", "core.errors"]
 

@@ -146,6 +146,96 @@ def defaults(method: str, encoder: str) -> dict:
     return out
 
 
+# --- what a tuning study searches (core/tuning/) --------------------------------------------------------------------
+# Plain declarations, so the engine needs no Optuna to read them; core/tuning/ turns them into Optuna's suggestions.
+# Every method's and encoder's default lies inside its space (tests/test_tuning.py), so a study can start from it.
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One searched option: a float or int range (log-scaled where the option spans orders of magnitude), or a choice.
+    `when` names another option and the values it must take for this one to matter (e.g. the far phase's settings
+    only with recipe pretrain-finetune)."""
+
+    kind: str  # float | int | choice
+    low: float | None = None  # float, int: smallest value
+    high: float | None = None  # float, int: largest value
+    log: bool = False  # float, int: sample on a log scale
+    step: int | None = None  # int: grid step
+    choices: tuple = ()  # choice: the values
+    when: tuple[str, tuple] | None = None  # (option, values it must take) for this option to be searched
+
+    def contains(self, value) -> bool:
+        if self.kind == "choice":
+            return value in self.choices
+        return value is not None and self.low <= value <= self.high
+
+
+def _float(low: float, high: float, log: bool = False, when=None) -> Dimension:
+    return Dimension("float", low, high, log=log, when=when)
+
+
+def _int(low: int, high: int, step: int = 1, log: bool = False, when=None) -> Dimension:
+    return Dimension("int", low, high, log=log, step=step, when=when)
+
+
+def _pick(*choices, when=None) -> Dimension:
+    return Dimension("choice", choices=tuple(choices), when=when)
+
+
+_FAR = ("recipe", ("pretrain-finetune",))
+_MLP = ("head", ("mlp",))
+
+
+def search_space(method: str, encoder: str) -> dict[str, Dimension]:
+    """What a study may vary for `method` trained with `encoder`: ranges around the measured defaults (`defaults`),
+    an order of magnitude either side for rates and temperatures, and at most about twice the default's cost per trial
+    (steps, batch) so that a study of tens of trials fits in minutes. The split (seed, fractions) is never searched:
+    the validation queries must stay the same for every trial, and the held-out ones out of reach."""
+    lookup = encoder == "lookup"
+    space: dict[str, Dimension] = {}
+    if encoder == "lookup":
+        space.update(lr=_float(0.005, 0.5, log=True), steps=_int(1000, 6000, step=500), dim=_pick(32, 64, 128))
+    elif encoder == "adapter":
+        space.update(lr=_float(1e-4, 1e-2, log=True), steps=_int(100, 600, step=50), head=_pick("linear", "mlp"),
+                     hidden=_pick(128, 256, 512, 1024, when=_MLP))
+    elif encoder == "finetune":
+        space.update(lr=_float(5e-6, 1e-4, log=True), steps=_int(100, 600, step=50))
+    if method == "memory":  # the code phase's size comes from the corpus; the link phase and the head are searched
+        space.update(lr=_float(1e-4, 1e-2, log=True), temperature=_float(0.05, 1.0, log=True),
+                     head=_pick("linear", "mlp"), hidden=_pick(128, 256, 512, 1024, when=_MLP),
+                     base_weight=_float(0.0, 0.5), link_temperature=_float(0.005, 0.1, log=True),
+                     link_steps=_int(0, 300, step=25), link_cloze=_float(0.0, 2.0))
+        return space
+    if encoder in ("adapter", "finetune"):  # every node's document also trains, as a query for its ancestors
+        space["doc_queries"] = _pick(False, True)
+    dot_lookup = method == "hr" and lookup  # raw dot products of free vectors: temperatures of another scale
+    space["temperature"] = _float(5.0, 50.0, log=True) if dot_lookup else _float(0.01, 0.2, log=True)
+    if encoder == "adapter":
+        space["base_weight"] = _float(0.0, 2.0)
+    if method in PAIR_METHODS:
+        space.update(batch_size=_pick(128, 256, 512), recipe=_pick(*RECIPES), far_threshold=_int(2, 4, when=_FAR),
+                     far_steps=_int(50, 300, step=50, when=_FAR),
+                     far_lr_factor=_float(1e-3, 1.0, log=True, when=_FAR),
+                     far_temperature=(_float(50.0, 1000.0, log=True, when=_FAR) if dot_lookup
+                                      else _float(0.01, 0.2, log=True, when=_FAR)),
+                     self_pair_weight=_float(0.0, 0.5))
+        if not lookup:
+            space["similarity"] = _pick(*SIMILARITIES)
+        if method == "hr" and encoder == "adapter":
+            space["shared_head"] = _pick(False, True)
+        if method == "flat" and not lookup:
+            space["hard_negatives"] = _pick(0, 5, 20)
+    elif method == "heal":
+        space["heal_weights"] = _pick("paper", "uniform", "fine")
+    elif method == "hce":
+        space.update(hce_branching=_int(4, 20), hce_memory_levels=_int(0, 2), hce_random_negatives=_pick(0, 16, 32, 64))
+    return space
+
+
+TUNING_EVAL_EVERY = {"lookup": 250, "adapter": 25, "memory": 25, "finetune": 50}  # steps between a trial's reports
+
+
 def _positive(x) -> bool:
     return isinstance(x, int | float) and not isinstance(x, bool) and math.isfinite(x) and x > 0
 

@@ -107,9 +107,10 @@ def require_hierarchy(corpus: Corpus) -> None:
 
 
 def plan_run(corpus: Corpus, config: AlignConfig, base: BaseVectors | tuple | None = None, *,
-             lexical_references: bool = False) -> RunPlan:
+             lexical_references: bool = False, references: dict[str, np.ndarray] | None = None) -> RunPlan:
     """The plan of training `config` on `corpus` from `base`; `lexical_references` adds BM25 and the hybrid to the
-    references (run_alignment scores every run beside them; the loop itself needs only link-and-walk)."""
+    references (run_alignment scores every run beside them; the loop itself needs only link-and-walk). `references`
+    reuses rankings computed for the same corpus and base (a tuning study plans many runs on one corpus)."""
     config = config.resolved()
     require_hierarchy(corpus)
     kind = ENCODER_KINDS[config.encoder]
@@ -117,7 +118,8 @@ def plan_run(corpus: Corpus, config: AlignConfig, base: BaseVectors | tuple | No
     if kind.reads_text and base is None:
         raise ValueError("text encoders need the base model's (query, document) embeddings")
     split = split_queries(len(corpus.query_nodes), config)
-    references = reference_rankings(corpus, base, clauses=config.uses_clauses, lexical=lexical_references)
+    if references is None:
+        references = reference_rankings(corpus, base, clauses=config.uses_clauses, lexical=lexical_references)
     config = kind.settle(SettleInputs(config, corpus, base, split, references))
     train_positions, position_nodes = query_positions(corpus, config, split)
     return RunPlan(corpus, config, base, split, train_positions, position_nodes, references)

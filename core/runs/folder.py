@@ -238,8 +238,9 @@ def list_runs(workspace: str | os.PathLike) -> list[RunFolder]:
     return [RunFolder(p) for p in sorted(root.iterdir(), reverse=True) if p.is_dir() and not p.name.startswith(".")]
 
 
-def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Check (and create) a run folder before training: one InputError line when it cannot be used."""
+def prepare_out(out: str | os.PathLike, overwrite: bool = False, create: bool = True) -> Path:
+    """Check (and create) a run folder before training: one InputError line when it cannot be used. With
+    create=False only the checks run, nothing is written (a tuning study checks --out before its search)."""
     folder = Path(out)
     if folder.exists() and not folder.is_dir():
         raise InputError(f"--out {out}", "is an existing file, not a folder", "name a new folder for the run")
@@ -250,7 +251,11 @@ def prepare_out(out: str | os.PathLike, overwrite: bool = False) -> Path:
         if not (folder / "status.json").exists() and not (folder / "config.json").exists():
             raise InputError(f"--out {out}", "holds files that are not a run's, so --overwrite will not delete them",
                              "name a new folder for the run")
+        if not create:
+            return folder
         shutil.rmtree(folder)
+    if not create:
+        return folder
     try:
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / ".write-test"

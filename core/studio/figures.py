@@ -347,3 +347,21 @@ def map_figure(coords: np.ndarray, labels: list[str], hover: list[str], title: s
     fig.update_layout(height=560, margin=dict(t=40 if title else 10, l=10, r=10, b=10), dragmode="lasso",
                       showlegend=False, xaxis=dict(visible=False), yaxis=dict(visible=False))
     return fig
+
+
+def tuning_figure(frame) -> go.Figure:
+    """A study's trials by number: each complete trial's validation score (dots), pruned trials at the score where they
+    stopped (crosses), and the best so far (line). `frame` is core.tuning.trials_frame's table."""
+    fig = go.Figure()
+    for state, symbol, colour in (("complete", "circle", "#1f77b4"), ("pruned", "x", "#bbbbbb")):
+        rows = frame[frame["state"] == state] if len(frame) else frame
+        if len(rows):
+            fig.add_trace(go.Scatter(x=rows["trial"], y=rows["validation"], mode="markers", name=state,
+                                     marker={"symbol": symbol, "color": colour, "size": 8}))
+    if len(frame) and frame["best so far"].notna().any():
+        best = frame[frame["best so far"].notna()]
+        fig.add_trace(go.Scatter(x=best["trial"], y=best["best so far"], mode="lines", name="best so far",
+                                 line={"shape": "hv", "color": "#d62728", "width": 3}))
+    fig.update_layout(title="Validation score by trial", xaxis_title="trial", yaxis_title="validation score",
+                      height=360, margin={"t": 50, "b": 40}, legend={"orientation": "h", "y": -0.2})
+    return fig

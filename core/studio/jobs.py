@@ -109,3 +109,71 @@ class TrainingJob:
         return {"state": self.state, "encode": encode, "error": self.error, "total": total, "done": done, "eta": eta,
                 "steps": [e["step"] for e in steps], "losses": [e["loss"] for e in steps], "evals": evals,
                 "folder": str(self.folder)}
+
+
+@dataclass
+class TuningJob:
+    """A tuning study (core/tuning/) in a background thread; the trials live in the storage, so a page reads the table
+    from there, and this object only carries progress: the running trial's last step, the ended trials, the state."""
+
+    corpus: Corpus
+    method: str
+    encoder: str | None
+    settings: object  # core.tuning.TuneSettings
+    fixed: dict = field(default_factory=dict)
+    workspace: Path | None = None
+    stop: threading.Event = field(default_factory=threading.Event)
+    state: str = "starting"  # starting | encoding | running | complete | stopped | failed
+    error: str | None = None
+    study_name: str | None = None
+    best_config: AlignConfig | None = None
+    trial: dict | None = None  # the running trial: {"number", "step", "total"}
+    ended: list[dict] = field(default_factory=list)  # {"type": "trial", ...} events, in order
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> TuningJob:
+        self._thread = threading.Thread(target=self._run, name="tune", daemon=True)
+        self._thread.start()
+        return self
+
+    def _on_event(self, event: dict) -> None:
+        with self._lock:
+            if event["type"] == "trial":
+                self.ended.append(event)
+                self.trial = None
+            elif event["type"] == "start":
+                self.state = "running"
+                self.trial = {"number": event["trial"], "step": 0, "total": event["total_steps"]}
+            elif event["type"] == "step" and self.trial is not None:
+                self.trial["step"] = event["step"]
+
+    def _run(self) -> None:
+        from core.align.encoders import ENCODER_KINDS
+        from core.tuning import tune
+
+        try:
+            config = AlignConfig(method=self.method, encoder=self.encoder).resolved()
+            base = None
+            if ENCODER_KINDS[config.encoder].reads_text:
+                from core.embedding.model import embedding_cache
+                from core.embedding.vectors import embed_corpus
+
+                self.state = "encoding"
+                base = embed_corpus(self.corpus, self.fixed.get("model"), embedding_cache(self.workspace),
+                                    clauses=config.uses_clauses)
+            result = tune(self.corpus, self.method, self.settings, encoder=self.encoder, fixed=self.fixed, base=base,
+                          callback=self._on_event, stop=self.stop)
+            self.study_name, self.best_config = result.study.study_name, result.best_config
+            self.state = "stopped" if result.stopped else "complete"
+        except Exception as e:  # shown to the user; every finished trial stays in the storage
+            self.state, self.error = "failed", f"{type(e).__name__}: {e}"
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def snapshot(self) -> dict:
+        with self._lock:
+            return {"state": self.state, "error": self.error, "trial": dict(self.trial) if self.trial else None,
+                    "ended": list(self.ended)}
